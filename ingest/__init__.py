@@ -1,0 +1,1 @@
+"""One module per Allen source format: readers with validation, and sample generators."""

@@ -1,0 +1,245 @@
+"""ABC Atlas WMB taxonomy (`metadata/WMB-taxonomy/<v>/`) → `cell_types`, `cell_type_terms`.
+
+Files: `cluster.csv`, `cluster_annotation_term.csv`, `cluster_annotation_term_set.csv`,
+`cluster_to_cluster_annotation_membership.csv`, and `views/..._pivoted.csv` (names only; used
+when the membership file is absent, its empty neurotransmitter is the term `NA`).
+Quirks pinned here: `cluster_alias` is a sparse integer; the neurotransmitter term literally
+named `NA` is a value; term names repeat across levels, so everything joins on labels.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from ingest.base import (
+    Report,
+    SourceFile,
+    check_md5,
+    check_not_null,
+    check_unique,
+    load_csv,
+    log_file,
+)
+from warehouse.errors import DataError
+
+KIND = "taxonomy"
+LEVELS = ("neurotransmitter", "class", "subclass", "supertype", "cluster")
+
+ROLES = {
+    "cluster.csv": "cluster",
+    "cluster_annotation_term.csv": "cluster_annotation_term",
+    "cluster_annotation_term_set.csv": "cluster_annotation_term_set",
+    "cluster_to_cluster_annotation_membership.csv": "cluster_membership",
+    "cluster_to_cluster_annotation_membership_pivoted.csv": "cluster_membership_pivoted",
+}
+
+CELL_TYPES_DDL = """
+create table if not exists cell_types (
+    cluster_alias integer primary key,   -- sparse integer key used by cells
+    cluster_label varchar,               -- cluster.csv label, e.g. CS20230722_0001
+    number_of_cells integer,
+    neurotransmitter varchar, neurotransmitter_label varchar, neurotransmitter_color varchar,
+    class varchar, class_label varchar, class_color varchar,
+    subclass varchar, subclass_label varchar, subclass_color varchar,
+    supertype varchar, supertype_label varchar, supertype_color varchar,
+    cluster varchar, cluster_term_label varchar, cluster_color varchar,
+    taxonomy_version varchar,            -- e.g. CCN20230722
+    taxonomy_component_version varchar   -- the folder version, e.g. 20231215
+)
+"""
+TERMS_DDL = """
+create table if not exists cell_type_terms (
+    label varchar primary key,           -- e.g. CS20230722_SUBC_001
+    name varchar not null,               -- repeats across levels: join on label
+    level varchar not null,  -- neurotransmitter | class | subclass | supertype | cluster
+    term_set_label varchar,
+    parent_term_label varchar,
+    term_order integer,
+    color_hex_triplet varchar,
+    taxonomy_version varchar
+)
+"""
+DDL = (CELL_TYPES_DDL, TERMS_DDL)
+_TAXONOMY = re.compile(r"^(CCN\d+)_")
+
+
+def recognise(path: Path) -> str | None:
+    return ROLES.get(path.name)
+
+
+def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
+    for statement in DDL:
+        con.execute(statement)
+    by_role: dict[str, SourceFile] = {}
+    for source in sources:
+        if source.role in by_role:
+            raise DataError(f"two {source.path.name} files in one load (also "
+                            f"{by_role[source.role].origin})", file=source.origin,
+                            hint="load one taxonomy version at a time")
+        by_role[source.role] = source
+    if "cluster" not in by_role:
+        raise DataError("the taxonomy needs cluster.csv beside the annotation files",
+                        file=sources[0].origin,
+                        hint="pass the whole metadata/WMB-taxonomy/<version>/ folder")
+    md5s = {role: check_md5(source) for role, source in by_role.items()}
+    cluster = by_role["cluster"]
+    load_csv(con, cluster.path, "_tax_cluster", label=cluster.origin, what="cluster.csv",
+             types={"cluster_alias": "INTEGER", "number_of_cells": "INTEGER"},
+             required=["cluster_alias", "label"])
+    check_not_null(con, "_tax_cluster", ["cluster_alias"], label=cluster.origin,
+                   what="cluster.csv")
+    check_unique(con, "_tax_cluster", "cluster_alias", label=cluster.origin, what="cluster.csv")
+    has_terms = {"cluster_annotation_term", "cluster_membership"} <= by_role.keys()
+    if has_terms:
+        version = _load_terms(con, by_role)
+    elif "cluster_membership_pivoted" in by_role:
+        version = _load_pivoted(con, by_role["cluster_membership_pivoted"])
+    else:
+        raise DataError("the taxonomy needs cluster_annotation_term.csv and "
+                        "cluster_to_cluster_annotation_membership.csv (or the pivoted view)",
+                        file=cluster.origin,
+                        hint="pass the whole metadata/WMB-taxonomy/<version>/ folder")
+    component_version = cluster.version
+    con.execute("delete from cell_types")
+    con.execute(
+        """
+        insert into cell_types by name
+        select c.cluster_alias, c.label as cluster_label, c.number_of_cells,
+               m.* exclude (cluster_alias),
+               ? as taxonomy_version, ? as taxonomy_component_version
+        from _tax_cluster c left join _tax_members m using (cluster_alias)
+        """,
+        [version, component_version],
+    )
+    (missing,) = con.execute(
+        "select count(*) from cell_types where class is null").fetchone()
+    if missing:
+        report.note(f"{missing} cluster(s) in cluster.csv have no class membership")
+    (rows,) = con.execute("select count(*) from cell_types").fetchone()
+    for role, source in by_role.items():
+        table = "cell_type_terms" if role in ("cluster_annotation_term",
+                                              "cluster_annotation_term_set") else "cell_types"
+        log_file(con, source, kind=KIND, table=table, rows=rows if table == "cell_types" else
+                 con.execute("select count(*) from cell_type_terms").fetchone()[0],
+                 md5=md5s[role], taxonomy_version=version)
+
+
+def _load_terms(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]) -> str:
+    terms = by_role["cluster_annotation_term"]
+    load_csv(con, terms.path, "_tax_terms", label=terms.origin,
+             what="cluster_annotation_term.csv",
+             types={"term_set_order": "INTEGER", "term_order": "INTEGER"},
+             required=["label", "name", "cluster_annotation_term_set_label",
+                       "parent_term_label", "cluster_annotation_term_set_name"])
+    check_not_null(con, "_tax_terms", ["label", "name", "cluster_annotation_term_set_name"],
+                   label=terms.origin, what="cluster_annotation_term.csv")
+    check_unique(con, "_tax_terms", "label", label=terms.origin,
+                 what="cluster_annotation_term.csv")
+    orphan = con.execute(
+        """
+        select t.parent_term_label, t.line from
+          (select *, row_number() over () + 1 as line from _tax_terms) t
+        where t.parent_term_label is not null
+          and t.parent_term_label not in (select label from _tax_terms)
+        order by t.line limit 1
+        """
+    ).fetchone()
+    if orphan:
+        raise DataError(f"parent term {orphan[0]!r} is not a term of this taxonomy",
+                        file=terms.origin, line=orphan[1], column="parent_term_label",
+                        hint="the taxonomy files are from different versions: download the "
+                        "whole WMB-taxonomy folder again")
+    unknown_level = con.execute(
+        """
+        select cluster_annotation_term_set_name, line from
+          (select *, row_number() over () + 1 as line from _tax_terms)
+        where cluster_annotation_term_set_name not in
+          ('neurotransmitter', 'class', 'subclass', 'supertype', 'cluster', 'division')
+        order by line limit 1
+        """
+    ).fetchone()
+    if unknown_level:
+        raise DataError(f"unknown term set {unknown_level[0]!r}", file=terms.origin,
+                        line=unknown_level[1], column="cluster_annotation_term_set_name",
+                        hint="expected neurotransmitter, class, subclass, supertype or cluster "
+                        "(the WMB taxonomy)")
+    labels = [label for (label,) in con.execute(
+        "select distinct cluster_annotation_term_set_label from _tax_terms").fetchall()]
+    versions = {m.group(1) for label in labels if (m := _TAXONOMY.match(label or ""))}
+    version = versions.pop() if len(versions) == 1 else None
+
+    members = by_role["cluster_membership"]
+    load_csv(con, members.path, "_tax_membership", label=members.origin,
+             what="cluster_to_cluster_annotation_membership.csv",
+             types={"cluster_alias": "INTEGER", "number_of_cells": "INTEGER"},
+             required=["cluster_annotation_term_label", "cluster_alias"])
+    check_not_null(con, "_tax_membership", ["cluster_annotation_term_label", "cluster_alias"],
+                   label=members.origin, what="cluster_to_cluster_annotation_membership.csv")
+    for column, target, what in (
+        ("cluster_annotation_term_label", "select label from _tax_terms", "term"),
+        ("cluster_alias", "select cluster_alias from _tax_cluster", "cluster alias"),
+    ):
+        bad = con.execute(
+            f"""
+            select {column}, line from
+              (select *, row_number() over () + 1 as line from _tax_membership)
+            where {column} not in ({target}) order by line limit 1
+            """
+        ).fetchone()
+        if bad:
+            raise DataError(f"{what} {bad[0]!r} is not in the taxonomy", file=members.origin,
+                            line=bad[1], column=column,
+                            hint="the taxonomy files are from different versions: download "
+                            "the whole WMB-taxonomy folder again")
+    con.execute("delete from cell_type_terms")
+    con.execute(
+        """
+        insert into cell_type_terms
+        select label, name, cluster_annotation_term_set_name, cluster_annotation_term_set_label,
+               parent_term_label, term_order, color_hex_triplet, ?
+        from _tax_terms
+        """,
+        [version],
+    )
+    pivot_columns = ",\n".join(
+        f"any_value(t.name) filter (where t.level = '{level}') as {level},\n"
+        f"any_value(t.label) filter (where t.level = '{level}') as "
+        f"{'cluster_term_label' if level == 'cluster' else level + '_label'},\n"
+        f"any_value(t.color_hex_triplet) filter (where t.level = '{level}') as {level}_color"
+        for level in LEVELS
+    )
+    con.execute(
+        f"""
+        create or replace temp table _tax_members as
+        select m.cluster_alias, {pivot_columns}
+        from _tax_membership m join cell_type_terms t on t.label = m.cluster_annotation_term_label
+        group by m.cluster_alias
+        """
+    )
+    return version
+
+
+def _load_pivoted(con: duckdb.DuckDBPyConnection, pivoted: SourceFile) -> str | None:
+    load_csv(con, pivoted.path, "_tax_pivoted", label=pivoted.origin,
+             what="cluster_to_cluster_annotation_membership_pivoted.csv",
+             types={"cluster_alias": "INTEGER"}, required=["cluster_alias", *LEVELS])
+    check_unique(con, "_tax_pivoted", "cluster_alias", label=pivoted.origin,
+                 what="the pivoted membership view")
+    con.execute("delete from cell_type_terms")
+    con.execute(
+        """
+        create or replace temp table _tax_members as
+        select cluster_alias,
+               coalesce(neurotransmitter, 'NA') as neurotransmitter,  -- NA is written empty here
+               null::varchar as neurotransmitter_label, null::varchar as neurotransmitter_color,
+               class, null::varchar as class_label, null::varchar as class_color,
+               subclass, null::varchar as subclass_label, null::varchar as subclass_color,
+               supertype, null::varchar as supertype_label, null::varchar as supertype_color,
+               cluster, null::varchar as cluster_term_label, null::varchar as cluster_color
+        from _tax_pivoted
+        """
+    )
+    return None

@@ -1,0 +1,26 @@
+"""`brainwh sample`: a synthetic release in the real formats, layouts and quirks.
+
+Each generator writes one source's files under the release folder exactly where and how Allen
+publishes them, so the demo and the tests run the real ingest code path. Generators are listed
+in `GENERATORS` (each `write(directory, scale, seed)`); a new source appends its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.sample import abc, ontology
+
+SCALES = ("tiny", "small", "full")
+
+Generator = Callable[[Path, str, int], None]
+GENERATORS: list[Generator] = [ontology.write, abc.write]
+
+
+def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for generate in GENERATORS:
+        generate(directory, scale, seed)

@@ -1,0 +1,485 @@
+"""Sample ABC Atlas WMB release: cell metadata, ROIs, taxonomy and a release manifest.
+
+Written in the real S3 layout (`metadata/WMB-10X/20241115/`, `metadata/WMB-taxonomy/20231215/`,
+`releases/20250531/manifest.json`) with the real quirks: text `cell_label`s of the
+`<16-mer>-<plate>_<well>` grammar, sparse cluster aliases, `cluster.csv` sorted as strings, the
+neurotransmitter term literally named `NA` (written empty in the pivoted view), term names
+repeating across levels, mixed-case colours. Vocabulary: the real 34 classes and 338 subclasses
+(CCN20230722) and the 29 dissection ROIs. Biology: IT/ET glutamatergic types in cortex, D1/D2
+medium spiny neurons in striatum, region-specific types elsewhere, non-neuronal types everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ingest.sample.ontology import data_file
+
+RELEASE = "20250531"
+CELLS_VERSION = "20241115"
+TAXONOMY_VERSION = "20231215"
+TAXONOMY = "CCN20230722"
+TERM_PREFIX = "CS20230722"
+
+SCALES = {
+    # cells, supertypes, clusters
+    "tiny": (3_000, 338, 400),
+    "small": (200_000, 700, 2_000),
+    "full": (4_042_976, 1_201, 5_322),
+}
+MAX_ALIAS = 34_380
+
+ROI_GROUPS = {
+    "cortex": ["ACA", "AI", "AUD", "AUD-TEa-PERI-ECT", "MO-FRP", "MOp", "PL-ILA-ORB", "RSP",
+               "SS-GU-VISC", "SSp", "TEa-PERI-ECT", "VIS", "VIS-PTLp"],
+    "hippocampus": ["HIP"],
+    "retrohippocampal": ["RHP", "ENT"],
+    "cortical_subplate": ["CTXsp"],
+    "olfactory": ["OLF"],
+    "striatum_dorsal": ["STRd"],
+    "striatum_ventral": ["STRv"],
+    "septum": ["LSX"],
+    "pallidum": ["PAL"],
+    "amygdala": ["sAMY"],
+    "hypothalamus": ["HY"],
+    "thalamus": ["TH"],
+    "midbrain": ["MB"],
+    "pons": ["P"],
+    "medulla": ["MY"],
+    "cerebellum": ["CB"],
+}
+ROI_NAMES = {
+    "MO-FRP": "Somatomotor - Frontal pole", "MOp": "Primary motor area",
+    "SS-GU-VISC": "Somatosensory/gustatory/visceral areas", "SSp": "Primary somatosensory area",
+    "AUD": "Auditory areas", "AUD-TEa-PERI-ECT": "Auditory/temporal/perirhinal/ectorhinal areas",
+    "TEa-PERI-ECT": "Temporal association/perirhinal/ectorhinal areas", "VIS": "Visual areas",
+    "VIS-PTLp": "Visual/posterior parietal areas", "ACA": "Anterior cingulate area",
+    "PL-ILA-ORB": "Prelimbic/infralimbic/orbital areas", "AI": "Agranular insular area",
+    "RSP": "Retrosplenial area", "HIP": "Hippocampal region", "RHP": "Retrohippocampal region",
+    "ENT": "Entorhinal area", "CTXsp": "Cortical subplate", "OLF": "Olfactory areas",
+    "STRd": "Striatum dorsal region", "STRv": "Striatum ventral region",
+    "LSX": "Lateral septal complex", "PAL": "Pallidum", "sAMY": "Striatum-like amygdalar nuclei",
+    "HY": "Hypothalamus", "TH": "Thalamus", "MB": "Midbrain", "P": "Pons", "MY": "Medulla",
+    "CB": "Cerebellum",
+}
+ROI_ORDER = ["MO-FRP", "MOp", "SS-GU-VISC", "SSp", "AUD", "AUD-TEa-PERI-ECT", "TEa-PERI-ECT",
+             "VIS", "VIS-PTLp", "ACA", "PL-ILA-ORB", "AI", "RSP", "HIP", "RHP", "ENT", "CTXsp",
+             "OLF", "STRd", "STRv", "LSX", "PAL", "sAMY", "HY", "TH", "MB", "P", "MY", "CB"]
+KNOWN_ROI_COLORS = {"MO-FRP": "#3DCC7C", "MOp": "#179968", "SS-GU-VISC": "#2E8599",
+                    "SSp": "#5CCCCC", "AUD": "#455A99", "RHP": "#CCB05C"}
+# relative cell counts per ROI (cortex and hippocampus dominate WMB-10X)
+ROI_WEIGHTS = {"MO-FRP": 3, "MOp": 5, "SS-GU-VISC": 4, "SSp": 5, "AUD": 2,
+               "AUD-TEa-PERI-ECT": 2, "TEa-PERI-ECT": 2, "VIS": 4, "VIS-PTLp": 2, "ACA": 3,
+               "PL-ILA-ORB": 3, "AI": 2, "RSP": 3, "HIP": 8, "RHP": 5, "ENT": 2, "CTXsp": 3,
+               "OLF": 6, "STRd": 5, "STRv": 3, "LSX": 2, "PAL": 3, "sAMY": 2, "HY": 6,
+               "TH": 6, "MB": 8, "P": 3, "MY": 4, "CB": 4}
+
+# neuronal class weights per ROI group (class number → weight); non-neuronal added everywhere
+NON_NEURONAL = {30: 0.10, 31: 0.12, 33: 0.04, 34: 0.02}
+CLASS_WEIGHTS = {
+    "cortex": {1: 0.45, 2: 0.12, 6: 0.05, 7: 0.07},
+    "hippocampus": {1: 0.35, 4: 0.15, 2: 0.03, 6: 0.06, 7: 0.08},
+    "retrohippocampal": {1: 0.40, 2: 0.12, 6: 0.06, 7: 0.08},
+    "cortical_subplate": {1: 0.30, 2: 0.25, 6: 0.05, 7: 0.07, 9: 0.03},
+    "olfactory": {3: 0.25, 5: 0.30, 1: 0.05, 32: 0.03},
+    "striatum_dorsal": {9: 0.62, 8: 0.08},
+    "striatum_ventral": {9: 0.50, 8: 0.10, 5: 0.06},
+    "septum": {10: 0.55, 9: 0.10},
+    "pallidum": {8: 0.35, 11: 0.20, 9: 0.08},
+    "amygdala": {11: 0.30, 9: 0.20, 13: 0.10, 1: 0.05},
+    "hypothalamus": {12: 0.20, 14: 0.20, 11: 0.10, 13: 0.08, 15: 0.01, 16: 0.08},
+    "thalamus": {18: 0.55, 17: 0.07, 20: 0.03},
+    "midbrain": {19: 0.25, 20: 0.25, 21: 0.08, 22: 0.05},
+    "pons": {23: 0.30, 26: 0.20, 22: 0.05},
+    "medulla": {24: 0.35, 27: 0.25},
+    "cerebellum": {29: 0.55, 28: 0.15},
+}
+# subclass-name tokens favoured in each group (×20), e.g. D1/D2 MSNs in striatum
+FAVOURED = {
+    "cortex": r"\b(CTX|IT|ET|CT|NP|L2/3|L4/5|L5|L6|L6b|Pvalb|Sst|Vip|Lamp5|Sncg)\b",
+    "hippocampus": r"\b(CA1|CA2|CA3|DG|ProS|SUB|HPF)",
+    "retrohippocampal": r"\b(ENT|RHP|SUB|PPP|APr|IT)\b",
+    "striatum_dorsal": r"\bSTR D[12]\b",
+    "striatum_ventral": r"\b(STR D[12]|OT|ACB|Isl)\b",
+    "olfactory": r"\b(OB|MOB|AOB|PIR|OT)\b",
+    "thalamus": r"\b(TH|LGd|MG|AV|RT|ZI)\b",
+    "cerebellum": r"\b(CB|Purkinje|Granule|CBX|DCO)\b",
+}
+GENOTYPES = ["Ai14(RCL-tdT)/wt", "Gad2-IRES-Cre/wt;Ai14(RCL-tdT)/wt",
+             "Slc32a1-IRES-Cre/wt;Ai14(RCL-tdT)/wt", "Snap25-IRES2-Cre/wt;Ai14(RCL-tdT)/wt",
+             "wt/wt"]
+NT_COLORS = {"Glut": "#2B93DF", "NA": "#666666", "GABA": "#FF3358", "Dopa": "#fcf04b",
+             "Glut-GABA": "#0a9964", "Chol": "#73E785", "Hist": "#ff7621",
+             "GABA-Glyc": "#8B5862", "Sero": "#533691", "Nora": "#FF6F98"}
+NT_BY_SUFFIX = {"Glut": "Glut", "Gaba": "GABA", "Gly-Gaba": "GABA-Glyc", "NN": "NA",
+                "Dopa-Gaba": "Dopa", "Dopa": "Dopa", "Chol": "Chol", "Hist-Gaba": "Hist",
+                "Glyc-Gaba": "GABA-Glyc", "Glut-Sero": "Sero", "Glut-Chol": "Chol",
+                "Gaba-Glut": "Glut-GABA", "Gaba-Chol": "Chol"}
+
+
+@dataclass
+class Taxonomy:
+    classes: list[str]
+    subclasses: list[str]
+    subclass_class: np.ndarray  # index into classes
+    supertype_subclass: np.ndarray
+    supertype_names: list[str]
+    cluster_supertype: np.ndarray
+    cluster_names: list[str]
+    cluster_alias: np.ndarray
+    cluster_nt: list[str]
+    cluster_weight: np.ndarray
+
+
+def _read_tsv(name: str) -> list[dict[str, str]]:
+    with open(data_file(name), newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def _colour(rng: np.random.Generator) -> str:
+    value = f"#{int(rng.integers(0, 0xFFFFFF)):06X}"
+    return value.lower() if rng.random() < 0.3 else value  # ABC mixes the case
+
+
+def _split_counts(rng: np.random.Generator, total: int, parts: int) -> np.ndarray:
+    """`total` items over `parts` buckets, each at least one, skewed."""
+    weights = rng.lognormal(0.0, 0.8, parts)
+    extra = rng.multinomial(total - parts, weights / weights.sum())
+    return extra + 1
+
+
+def make_taxonomy(rng: np.random.Generator, n_supertypes: int, n_clusters: int) -> Taxonomy:
+    classes = [row["class"] for row in _read_tsv("WMB-taxonomy_20231215_class.tsv")]
+    rows = _read_tsv("WMB-taxonomy_20231215_subclass.tsv")
+    subclasses = [row["subclass"] for row in rows]
+    subclass_class = np.array([classes.index(row["class"]) for row in rows])
+    per_subclass = _split_counts(rng, n_supertypes, len(subclasses))
+    supertype_subclass = np.repeat(np.arange(len(subclasses)), per_subclass)
+    supertype_names: list[str] = []
+    for ordinal, subclass in enumerate(supertype_subclass, start=1):
+        k = int((supertype_subclass[:ordinal] == subclass).sum())
+        supertype_names.append(f"{ordinal:04d} {_bare(subclasses[subclass])}_{k}")
+    per_supertype = _split_counts(rng, n_clusters, n_supertypes)
+    cluster_supertype = np.repeat(np.arange(n_supertypes), per_supertype)
+    # a cluster is named after its supertype with its own ordinal: names repeat across levels
+    cluster_names = [f"{ordinal:04d} {supertype_names[s][5:]}"
+                     for ordinal, s in enumerate(cluster_supertype, start=1)]
+    alias = np.sort(rng.choice(np.arange(1, MAX_ALIAS + 1), n_clusters, replace=False))
+    alias[0] = 1
+    cluster_nt = []
+    for s in cluster_supertype:
+        sub = subclasses[supertype_subclass[s]]
+        suffix = sub.split(" ")[-1]
+        nt = NT_BY_SUFFIX.get(suffix)
+        if nt is None:  # IMN (immature neurons): follow the class
+            nt = "GABA" if "GABA" in classes[subclass_class[supertype_subclass[s]]] else "Glut"
+        cluster_nt.append(nt)
+    pons = [i for i, s in enumerate(cluster_supertype)
+            if classes[subclass_class[supertype_subclass[s]]] == "23 P Glut"]
+    if pons:  # locus coeruleus: the noradrenergic clusters
+        cluster_nt[pons[-1]] = "Nora"
+    weight = rng.lognormal(0.0, 1.0, n_clusters)
+    return Taxonomy(classes, subclasses, subclass_class, supertype_subclass, supertype_names,
+                    cluster_supertype, cluster_names, alias, cluster_nt, weight)
+
+
+def _bare(name: str) -> str:
+    return name.split(" ", 1)[1]
+
+
+def _group_of(roi: str) -> str:
+    return next(group for group, rois in ROI_GROUPS.items() if roi in rois)
+
+
+def cluster_probabilities(tax: Taxonomy, roi: str) -> np.ndarray:
+    """p(cluster | ROI) = p(class | ROI) · p(subclass | class, ROI) · p(cluster | subclass)."""
+    group = _group_of(roi)
+    class_weight = {**NON_NEURONAL, **CLASS_WEIGHTS[group]}
+    favoured = re.compile(FAVOURED[group]) if group in FAVOURED else None
+    sub_bonus = np.array([20.0 if favoured and favoured.search(s) else 1.0
+                          for s in tax.subclasses])
+    cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
+    cluster_class = tax.subclass_class[cluster_subclass]
+    p = np.zeros(len(tax.cluster_names))
+    for class_number, weight in class_weight.items():
+        in_class = cluster_class == class_number - 1
+        if not in_class.any():
+            continue
+        within = tax.cluster_weight[in_class] * sub_bonus[cluster_subclass[in_class]]
+        p[in_class] = weight * within / within.sum()
+    return p / p.sum()
+
+
+def _barcodes(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Distinct 16-mers: a bijection of 0..n-1 over 32-bit numbers, spelled in ACGT."""
+    numbers = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761)
+               + np.uint64(rng.integers(0, 2**32))) % np.uint64(2**32)
+    digits = (numbers[:, None] >> (np.arange(16, dtype=np.uint64) * np.uint64(2))) & np.uint64(3)
+    letters = np.frombuffer(b"ACGT", dtype="S1")[digits.astype(np.int64)]
+    return letters.view("S16").ravel().astype(str)
+
+
+def _uuid4s(rng: np.random.Generator, n: int) -> np.ndarray:
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    lut = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
+    hexed = lut[raw].view("S32").ravel().astype(str)
+    s = pl.col("hex")
+    return pl.DataFrame({"hex": hexed}).select(pl.concat_str(
+        [s.str.slice(0, 8), s.str.slice(8, 4), s.str.slice(12, 4), s.str.slice(16, 4),
+         s.str.slice(20, 12)], separator="-")).to_series().to_numpy()
+
+
+def _package(roi: str, method: str, rng: np.random.Generator) -> str:
+    group = _group_of(roi)
+    division = {"cortex": "Isocortex", "hippocampus": "HPF", "retrohippocampal": "HPF",
+                "cortical_subplate": "CTXsp", "olfactory": "OLF", "striatum_dorsal": "STR",
+                "striatum_ventral": "STR", "septum": "STR", "pallidum": "PAL",
+                "amygdala": "STR", "hypothalamus": "HY", "thalamus": "TH", "midbrain": "MB",
+                "pons": "P", "medulla": "MY", "cerebellum": "CB"}[group]
+    if method == "10xRSeq_Mult":
+        return "WMB-10XMulti"
+    if division == "Isocortex":
+        division += f"-{rng.integers(1, 5 if method == '10Xv2' else 3)}"
+    return f"WMB-{method}-{division}"
+
+
+V2_DIVISIONS = {"CTXsp", "HPF", "HY", "Isocortex", "MB", "OLF", "TH"}
+
+
+def make_samples(rng: np.random.Generator, n_cells: int) -> pl.DataFrame:
+    """Dissection samples (one library each): ROI, method, package, donor."""
+    n_samples = max(len(ROI_ORDER), min(819, n_cells // 400))
+    weights = np.array([ROI_WEIGHTS[r] for r in ROI_ORDER], dtype=float)
+    per_roi = np.maximum(1, np.round(n_samples * weights / weights.sum()).astype(int))
+    n_donors = max(4, min(345, n_samples // 2))
+    donor_genotype = rng.choice(GENOTYPES, n_donors, p=[0.15, 0.1, 0.1, 0.45, 0.2])
+    donor_number = rng.choice(np.arange(500_000, 700_000), n_donors, replace=False)
+    donor_label = [
+        ("C57BL6J-" if g == "wt/wt" else g.split("/wt")[0].replace("(RCL-tdT)", "")
+         .split(";")[0] + (";Ai14-" if g != "Ai14(RCL-tdT)/wt" else "-"))
+        + str(n) for g, n in zip(donor_genotype, donor_number, strict=True)]
+    donor_sex = rng.choice(["F", "M"], n_donors)
+    wells = [f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)]
+    rows = []
+    plate = 0
+    for roi, count in zip(ROI_ORDER, per_roi, strict=True):
+        for _ in range(count):
+            plate += 1
+            well = wells[plate % len(wells)]
+            method = "10Xv3" if rng.random() < 0.58 else "10Xv2"
+            if rng.random() < 0.003:
+                method = "10xRSeq_Mult"
+            division = _package(roi, "10Xv3", rng).split("-")[2]
+            if method == "10Xv2" and division not in V2_DIVISIONS:
+                method = "10Xv3"
+            donor = int(rng.integers(n_donors))
+            date = f"{20 + int(rng.integers(0, 3))}{int(rng.integers(1, 13)):02d}" \
+                   f"{int(rng.integers(1, 29)):02d}"
+            rows.append({
+                "region_of_interest_acronym": roi,
+                "barcoded_cell_sample_label": f"{plate + 100}_{well}",
+                "library_label": f"L8TX_{date}_{int(rng.integers(1, 9)):02d}_{well}",
+                "library_method": method,
+                "feature_matrix_label": _package(roi, method, rng),
+                "dataset_label": "WMB-10XMulti" if method == "10xRSeq_Mult" else f"WMB-{method}",
+                "donor_label": donor_label[donor],
+                "donor_genotype": donor_genotype[donor],
+                "donor_sex": donor_sex[donor],
+            })
+    return pl.DataFrame(rows)
+
+
+def make_cells(rng: np.random.Generator, tax: Taxonomy, n_cells: int) -> pl.DataFrame:
+    samples = make_samples(rng, n_cells)
+    roi_weight = np.array([ROI_WEIGHTS[r] for r in ROI_ORDER], dtype=float)
+    per_roi = rng.multinomial(n_cells, roi_weight / roi_weight.sum())
+    parts = []
+    class_centre = rng.uniform(-15, 24, size=(len(tax.classes), 2))
+    cluster_class = tax.subclass_class[tax.supertype_subclass[tax.cluster_supertype]]
+    for roi, count in zip(ROI_ORDER, per_roi, strict=True):
+        if count == 0:
+            continue
+        roi_samples = samples.filter(pl.col("region_of_interest_acronym") == roi)
+        which = rng.integers(0, roi_samples.height, count)
+        clusters = rng.choice(len(tax.cluster_names), count, p=cluster_probabilities(tax, roi))
+        centre = class_centre[cluster_class[clusters]]
+        xy = centre + rng.normal(0, 1.2, size=(count, 2))
+        part = roi_samples[which].with_columns(
+            pl.Series("cluster_alias", tax.cluster_alias[clusters].astype(np.int64)),
+            pl.Series("x", np.round(xy[:, 0], 6)), pl.Series("y", np.round(xy[:, 1], 6)),
+            pl.Series("_order", which),
+        ).sort("_order").drop("_order")
+        parts.append(part)
+    cells = pl.concat(parts)
+    barcodes = _barcodes(rng, cells.height)
+    cells = cells.with_columns(
+        pl.Series("cell_barcode", barcodes),
+        pl.lit("cell").alias("entity"),
+        pl.lit(None, dtype=pl.String).alias("brain_section_label"),
+        pl.Series("abc_sample_id", _uuid4s(rng, cells.height)),
+    ).with_columns(
+        pl.concat_str(["cell_barcode", "barcoded_cell_sample_label"], separator="-")
+        .alias("cell_label"),
+    )
+    return cells.select(
+        "cell_label", "cell_barcode", "barcoded_cell_sample_label", "library_label",
+        "feature_matrix_label", "entity", "brain_section_label", "library_method",
+        "region_of_interest_acronym", "donor_label", "donor_genotype", "donor_sex",
+        "dataset_label", "x", "y", "cluster_alias", "abc_sample_id",
+    )
+
+
+# ------------------------------------------------------------------------------ writing
+
+def _write_csv(rows: list[list], header: list[str], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_taxonomy(folder: Path, tax: Taxonomy, cells_per_cluster: np.ndarray,
+                   rng: np.random.Generator) -> None:
+    sets = [("NEUR", "neurotransmitter", "The neurotransmitter type of the cells."),
+            ("CLAS", "class", "The top level of cell type definition in the mouse whole "
+             "brain taxonomy. It is primarily determined by broad brain region and "
+             "neurotransmitter type."),
+            ("SUBC", "subclass", "The second level of the taxonomy."),
+            ("SUPT", "supertype", "The third level of the taxonomy."),
+            ("CLUS", "cluster", "The finest level of the taxonomy.")]
+    _write_csv([[f"{TAXONOMY}_{code}", name, text, order]
+                for order, (code, name, text) in enumerate(sets)],
+               ["label", "name", "description", "order"],
+               folder / "cluster_annotation_term_set.csv")
+    nts = list(NT_COLORS)
+    class_labels = [f"{TERM_PREFIX}_CLAS_{i + 1:02d}" for i in range(len(tax.classes))]
+    subclass_labels = [f"{TERM_PREFIX}_SUBC_{i + 1:03d}" for i in range(len(tax.subclasses))]
+    supertype_labels = [f"{TERM_PREFIX}_SUPT_{i + 1:04d}"
+                        for i in range(len(tax.supertype_names))]
+    cluster_labels = [f"{TERM_PREFIX}_CLUS_{i + 1:04d}" for i in range(len(tax.cluster_names))]
+    colours = {label: _colour(rng) for label in
+               class_labels + subclass_labels + supertype_labels + cluster_labels}
+    nt_label = {nt: f"{TERM_PREFIX}_NEUR_{nt}" for nt in nts}
+    colours.update({nt_label[nt]: NT_COLORS[nt] for nt in nts})
+    terms = [[nt_label[nt], nt, f"{TAXONOMY}_NEUR", "", "", 0, i, "neurotransmitter",
+              NT_COLORS[nt]] for i, nt in enumerate(nts)]
+    terms += [[label, name, f"{TAXONOMY}_CLAS", "", "", 1, i, "class", colours[label]]
+              for i, (label, name) in enumerate(zip(class_labels, tax.classes, strict=True))]
+    terms += [[label, name, f"{TAXONOMY}_SUBC", class_labels[tax.subclass_class[i]],
+               f"{TAXONOMY}_CLAS", 2, i, "subclass", colours[label]]
+              for i, (label, name) in enumerate(zip(subclass_labels, tax.subclasses,
+                                                    strict=True))]
+    terms += [[label, name, f"{TAXONOMY}_SUPT", subclass_labels[tax.supertype_subclass[i]],
+               f"{TAXONOMY}_SUBC", 3, i, "supertype", colours[label]]
+              for i, (label, name) in enumerate(zip(supertype_labels, tax.supertype_names,
+                                                    strict=True))]
+    terms += [[label, name, f"{TAXONOMY}_CLUS", supertype_labels[tax.cluster_supertype[i]],
+               f"{TAXONOMY}_SUPT", 4, i, "cluster", colours[label]]
+              for i, (label, name) in enumerate(zip(cluster_labels, tax.cluster_names,
+                                                    strict=True))]
+    _write_csv(terms, ["label", "name", "cluster_annotation_term_set_label",
+                       "parent_term_label", "parent_term_set_label", "term_set_order",
+                       "term_order", "cluster_annotation_term_set_name", "color_hex_triplet"],
+               folder / "cluster_annotation_term.csv")
+    # cluster.csv: sorted as strings, as the real file is
+    clusters = sorted(((int(a), int(n)) for a, n in zip(tax.cluster_alias, cells_per_cluster,
+                                                        strict=True)), key=lambda r: str(r[0]))
+    _write_csv([[a, n, f"{TERM_PREFIX}_{a:04d}"] for a, n in clusters],
+               ["cluster_alias", "number_of_cells", "label"], folder / "cluster.csv")
+    membership, pivoted = [], []
+    per_level: dict[str, list] = {k: [] for k in ("NEUR", "CLAS", "SUBC", "SUPT", "CLUS")}
+    for i, alias in enumerate(tax.cluster_alias):
+        supertype = tax.cluster_supertype[i]
+        subclass = tax.supertype_subclass[supertype]
+        klass = tax.subclass_class[subclass]
+        nt = tax.cluster_nt[i]
+        n = int(cells_per_cluster[i])
+        levels = {
+            "NEUR": (nt_label[nt], nt, "neurotransmitter"),
+            "CLAS": (class_labels[klass], tax.classes[klass], "class"),
+            "SUBC": (subclass_labels[subclass], tax.subclasses[subclass], "subclass"),
+            "SUPT": (supertype_labels[supertype], tax.supertype_names[supertype], "supertype"),
+            "CLUS": (cluster_labels[i], tax.cluster_names[i], "cluster"),
+        }
+        for code, (label, name, set_name) in levels.items():
+            per_level[code].append([label, f"{TAXONOMY}_{code}", int(alias), name, set_name, n,
+                                    colours[label]])
+        pivoted.append([int(alias), "" if nt == "NA" else nt, tax.classes[klass],
+                        tax.subclasses[subclass], tax.supertype_names[supertype],
+                        tax.cluster_names[i]])
+    for code in per_level:
+        membership.extend(per_level[code])
+    _write_csv(membership, ["cluster_annotation_term_label", "cluster_annotation_term_set_label",
+                            "cluster_alias", "cluster_annotation_term_name",
+                            "cluster_annotation_term_set_name", "number_of_cells",
+                            "color_hex_triplet"],
+               folder / "cluster_to_cluster_annotation_membership.csv")
+    _write_csv(pivoted, ["cluster_alias", "neurotransmitter", "class", "subclass", "supertype",
+                         "cluster"],
+               folder / "views" / "cluster_to_cluster_annotation_membership_pivoted.csv")
+
+
+def write_rois(folder: Path, rng: np.random.Generator) -> None:
+    rows = [[f"WMB-{roi}", roi, ROI_NAMES[roi], order, KNOWN_ROI_COLORS.get(roi, _colour(rng))]
+            for order, roi in enumerate(ROI_ORDER)]
+    _write_csv(rows, ["label", "acronym", "name", "order", "color_hex_triplet"],
+               folder / "region_of_interest_metadata.csv")
+
+
+def write_manifest(directory: Path) -> None:
+    """`releases/<R>/manifest.json` in the real schema, with sizes and md5s of what we wrote."""
+    listing: dict = {}
+    directories: dict = {}
+    for component, version in (("WMB-10X", CELLS_VERSION), ("WMB-taxonomy", TAXONOMY_VERSION)):
+        base = directory / "metadata" / component / version
+        relative_dir = f"metadata/{component}/{version}"
+        total = 0
+        files: dict = {}
+        for path in sorted(base.rglob("*.csv")):
+            relative = path.relative_to(directory).as_posix()
+            digest = hashlib.md5(path.read_bytes()).hexdigest()
+            size = path.stat().st_size
+            total += size
+            files[path.stem] = {"files": {"csv": {
+                "version": version, "relative_path": relative,
+                "url": f"https://allen-brain-cell-atlas.s3.us-west-2.amazonaws.com/{relative}",
+                "size": size, "file_hash": digest}}}
+        listing[component] = {"metadata": files}
+        directories[component] = {"directories": {"metadata": {
+            "version": version, "relative_path": relative_dir,
+            "url": f"https://allen-brain-cell-atlas.s3.us-west-2.amazonaws.com/{relative_dir}/",
+            "total_size": total}}}
+    manifest = {"version": RELEASE, "resource_uri": "s3://allen-brain-cell-atlas/",
+                "directory_listing": directories, "file_listing": listing}
+    target = directory / "releases" / RELEASE / "manifest.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(manifest, indent=2))
+
+
+def write(directory: Path, scale: str, seed: int) -> None:
+    n_cells, n_supertypes, n_clusters = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    tax = make_taxonomy(rng, n_supertypes, n_clusters)
+    cells = make_cells(rng, tax, n_cells)
+    cells_folder = directory / "metadata" / "WMB-10X" / CELLS_VERSION
+    cells_folder.mkdir(parents=True, exist_ok=True)
+    cells.write_csv(cells_folder / "cell_metadata.csv", float_precision=6, null_value="")
+    write_rois(cells_folder, rng)
+    counts = cells.group_by("cluster_alias").len()
+    per_alias = dict(zip(counts["cluster_alias"].to_list(), counts["len"].to_list(),
+                         strict=True))
+    cells_per_cluster = np.array([per_alias.get(int(a), 0) for a in tax.cluster_alias])
+    write_taxonomy(directory / "metadata" / "WMB-taxonomy" / TAXONOMY_VERSION, tax,
+                   cells_per_cluster, rng)
+    write_manifest(directory)

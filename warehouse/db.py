@@ -1,0 +1,62 @@
+"""Opening the warehouse file: read-write for builds, read-only for readers and the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from warehouse.errors import LockedError, UsageError
+
+
+def _is_lock_error(error: Exception) -> bool:
+    text = str(error)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open `path`; a missing file is a usage error when reading, a held lock is exit 3."""
+    if read_only and not path.exists():
+        raise UsageError(
+            f"no warehouse at {path}",
+            hint="build one with `brainwh build SOURCE_DIR` (or `brainwh demo`), or point "
+            "--db / BRAINWH_DB at an existing file",
+        )
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if _is_lock_error(error):
+            raise LockedError(
+                f"{path} is in use by another process that has it open for writing",
+                hint="wait for the other build or ingest to finish, or close the program "
+                "holding the file (a DuckDB CLI or notebook opened read-write)",
+            ) from error
+        raise
+
+
+def connect_locked_down(path: Path, *, allowed_directories: list[str] | None = None):
+    """A read-only connection with file access off and configuration locked (for servers)."""
+    con = connect(path, read_only=True)
+    dirs = ", ".join(f"'{d}'" for d in (allowed_directories or []))
+    con.execute(f"SET allowed_directories = [{dirs}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'main' "
+        "and not internal order by table_name"
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select view_name from duckdb_views() where schema_name = 'main' "
+        "and not internal order by view_name"
+    ).fetchall()
+    return [name for (name,) in rows]

@@ -1,0 +1,69 @@
+"""`brainwh demo`: sample release → warehouse → answers to the standard questions.
+
+`ANSWERS` holds (title, SQL) pairs; each source adds the questions it answers.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from warehouse import db, progress
+from warehouse.output import render_table
+from warehouse.query import run_query
+
+ANSWERS: list[tuple[str, str]] = [
+    (
+        "Composition of MOp at subclass level (top 10)",
+        """
+        select cell_type as subclass, n_cells, round(fraction, 4) as fraction
+        from composition
+        where region_kind = 'roi' and region_acronym = 'MOp' and level = 'subclass'
+        order by n_cells desc, cell_type limit 10
+        """,
+    ),
+    (
+        "MOp vs STRd: subclasses most enriched in MOp, then in STRd",
+        """
+        (select cell_type as subclass, n_a as n_mop, n_b as n_strd,
+                round(fraction_a, 4) as frac_mop, round(fraction_b, 4) as frac_strd,
+                round(difference, 4) as difference
+         from compare_composition('MOp', 'STRd', 'subclass') order by difference desc limit 5)
+        union all
+        (select cell_type, n_a, n_b, round(fraction_a, 4), round(fraction_b, 4),
+                round(difference, 4)
+         from compare_composition('MOp', 'STRd', 'subclass') order by difference asc limit 5)
+        """,
+    ),
+    (
+        "Classes of Isocortex (CCF structure, all ROIs within it)",
+        """
+        select cell_type as class, n_cells, round(fraction, 4) as fraction
+        from composition
+        where region_kind = 'structure' and region_acronym = 'Isocortex' and level = 'class'
+        order by n_cells desc, cell_type
+        """,
+    ),
+]
+
+HINT = ("next: brainwh sql \"select * from compare_composition('VIS', 'HIP', 'class')\" "
+        "--db {db}   (brainwh views lists every question)")
+
+
+def run_demo(data: Path, *, scale: str, seed: int, db_path: Path) -> None:
+    from ingest.sample import write_release
+    from warehouse.build import run
+
+    release = data / f"sample-{scale}"
+    progress.note(f"writing the {scale} sample release to {release}")
+    write_release(release, scale=scale, seed=seed)
+    outcome = run(db_path, [str(release)], fresh=True)
+    progress.note(f"built {db_path} from {outcome.files} files in {outcome.seconds:.1f} s")
+    con = db.connect(db_path, read_only=True)
+    try:
+        for title, query in ANSWERS:
+            sys.stdout.write(f"\n== {title}\n")
+            sys.stdout.write(render_table(run_query(con, query)))
+    finally:
+        con.close()
+    sys.stdout.write("\n" + HINT.format(db=db_path) + "\n")
