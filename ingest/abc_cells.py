@@ -151,16 +151,21 @@ def _load_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     )
     progress.note(f"loading cells from {label}")
     con.execute("delete from cells")
+    # insertion order is not needed (lines are looked up in the file on error): load in parallel
+    con.execute("set preserve_insertion_order = false")
     try:
         con.execute(f"insert into cells select {select}, ? from {scan}", [source.version])
     except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
         raise csv_error(error, label=label, what=what) from error
+    finally:
+        con.execute("set preserve_insertion_order = true")
     (rows,) = con.execute("select count(*) from cells").fetchone()
     if rows == 0:
         raise DataError("the file has a header but no cells", file=label, line=2,
                         hint="download cell_metadata again")
-    check_not_null(con, "cells", ["cell_label", "cluster_alias"], label=label, what=what)
-    check_unique(con, "cells", "cell_label", label=label, what=what)
+    check_not_null(con, "cells", ["cell_label", "cluster_alias"], label=label, what=what,
+                   lines_from=scan)
+    check_unique(con, "cells", "cell_label", label=label, what=what, lines_from=scan)
     log_file(con, source, kind=KIND, table="cells", rows=rows, md5=md5)
 
 

@@ -240,10 +240,12 @@ def read_csv_relation(
 ) -> tuple[str, list[str]]:
     """SQL for a typed, strict scan of a CSV by header name (columns in any order).
 
-    Returns (sql_expression, header). Columns not in `types` are read as VARCHAR.
+    Returns (sql_expression, header). Columns not in `types` are read as VARCHAR. A blank
+    header name (the index column pandas writes) becomes `column<N>`, as DuckDB names it.
     """
     label = label or str(path)
-    header = read_header(path, label=label)
+    header = [name or f"column{index}"
+              for index, name in enumerate(read_header(path, label=label))]
     duplicate_header(header, label=label)
     require_columns(header, list(required), label=label, what=what)
     columns = ", ".join(
@@ -293,34 +295,50 @@ def load_csv(
 
 
 def check_unique(
-    con: duckdb.DuckDBPyConnection, table: str, key: str, *, label: str, what: str
+    con: duckdb.DuckDBPyConnection, table: str, key: str, *, label: str, what: str,
+    lines_from: str | None = None,
 ) -> None:
-    """A duplicate key is an error naming the value and the two lines it is on."""
-    row = con.execute(
-        f"""
-        with numbered as (select {quote_ident(key)} as k, row_number() over () + 1 as line
-                          from {table})
-        select k, min(line), max(line) from numbered group by k having count(*) > 1
-        order by min(line) limit 1
-        """
+    """A duplicate key is an error naming the value and the two lines it is on.
+
+    Detection is one aggregate; line numbers are looked up only when a duplicate exists, in
+    `lines_from` (the source scan, in file order) or else in `table` (loaded in file order).
+    """
+    found = con.execute(
+        f"select {quote_ident(key)} from {table} group by 1 having count(*) > 1 limit 1"
     ).fetchone()
-    if row:
-        value, first, second = row
-        raise DataError(
-            f"duplicate {key} {value!r} (also on line {first})",
-            file=label, line=second, column=key,
-            hint=f"each {key} appears once in a {what}: remove the duplicate row",
-        )
+    if not found:
+        return
+    (value,) = found
+    lines = [line for (line,) in con.execute(
+        f"""
+        select line from (select {quote_ident(key)} as k, row_number() over () + 1 as line
+                          from {lines_from or table})
+        where k = ? order by line limit 2
+        """,
+        [value],
+    ).fetchall()]
+    first, second = (lines + [None, None])[:2]
+    raise DataError(
+        f"duplicate {key} {value!r} (also on line {first})",
+        file=label, line=second, column=key,
+        hint=f"each {key} appears once in a {what}: remove the duplicate row",
+    )
 
 
 def check_not_null(
-    con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[str], *, label: str, what: str
+    con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[str], *, label: str, what: str,
+    lines_from: str | None = None,
 ) -> None:
+    """An empty required value is an error naming its line (looked up only when one exists)."""
+    columns = list(columns)
+    condition = " or ".join(f"{quote_ident(c)} is null" for c in columns)
+    if not con.execute(f"select 1 from {table} where {condition} limit 1").fetchone():
+        return
     for column in columns:
         row = con.execute(
             f"""
             select line from (select {quote_ident(column)} as v, row_number() over () + 1 as line
-                              from {table}) where v is null order by line limit 1
+                              from {lines_from or table}) where v is null order by line limit 1
             """
         ).fetchone()
         if row:

@@ -24,6 +24,8 @@ from warehouse.errors import DataError
 KIND = "ontology"
 GRAPH_SPECIES = {1: "mouse", 17: "mouse", 10: "human", 16: "human"}
 AHBA_GRAPH = 10
+KNOWN_NAMES = ("structure_graph_download/<graph>.json", "*structures*.csv",
+               "*structures*.json", "Ontology.csv (AHBA)")
 
 STRUCTURES_DDL = """
 create table if not exists structures (

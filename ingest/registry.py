@@ -93,7 +93,5 @@ def discover(
 
 
 def _known_names(module: ModuleType) -> list[str]:
-    names = getattr(module, "ROLES", None)
-    if names:
-        return list(names)
-    return list(getattr(module, "KNOWN_NAMES", [module.KIND]))
+    return list(getattr(module, "KNOWN_NAMES", None) or getattr(module, "ROLES", None)
+                or [module.KIND])
