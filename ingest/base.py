@@ -153,7 +153,8 @@ def read_header(path: Path, *, label: str | None = None) -> list[str]:
     except UnicodeDecodeError as error:
         if len(head) - error.start > 4:  # not just a character cut by the 64 KiB window
             raise DataError(
-                f"not UTF-8 text (byte {error.start})", file=label, line=1,
+                f"not valid UTF-8 text (byte {error.start})", file=label,
+                line=head[: error.start].count(b"\n") + 1,
                 hint="Allen files are UTF-8: re-save the file as UTF-8",
             ) from error
         text = head[: error.start].decode("utf-8")
@@ -206,6 +207,8 @@ def csv_error(error: duckdb.Error, *, label: str, what: str) -> DataError:
         message = f"expected {_TYPE_WORDS.get(type_name, type_name)}, found {value!r}"
     elif expected := _EXPECTED.search(text):
         message = f"expected {expected.group(1)} fields, found {expected.group(2)}"
+        if int(expected.group(2)) < int(expected.group(1)):
+            message += " (a short row: is the file truncated?)"
         column = None
     elif "unterminated quote" in text:
         message = "a quoted value is never closed (the file may be truncated)"

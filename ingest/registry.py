@@ -13,17 +13,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
-from ingest import abc_cells, abc_taxonomy, ontology
+from ingest import abc_cells, abc_taxonomy, cell_types, ontology
 from ingest.base import INGEST_LOG_DDL, SourceFile, component_and_version
 from warehouse.errors import DataError, UsageError
 
-MODULES: tuple[ModuleType, ...] = (ontology, abc_taxonomy, abc_cells)
+MODULES: tuple[ModuleType, ...] = (ontology, abc_taxonomy, abc_cells, cell_types)
 
 # `brainwh ingest KIND`: which modules a kind may feed.
 KINDS: dict[str, tuple[ModuleType, ...]] = {
     "ontology": (ontology,),
     "taxonomy": (abc_taxonomy,),
     "cells": (abc_taxonomy, abc_cells),
+    "ephys": (cell_types,),
 }
 
 
