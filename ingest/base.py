@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,18 @@ create table if not exists ingest_log (
     taxonomy_version varchar,       -- e.g. CCN20230722
     rows bigint,
     notes varchar,
-    loaded_at timestamp with time zone not null
+    loaded_at timestamp with time zone not null,
+    run_id varchar                  -- the build or ingest that loaded it
 )
 """
+
+_RUN_ID = {"value": uuid.uuid4().hex}
+
+
+def begin_run() -> str:
+    """A new build or ingest: its files replace older runs' log rows for the same tables."""
+    _RUN_ID["value"] = uuid.uuid4().hex
+    return _RUN_ID["value"]
 
 
 def log_file(
@@ -111,11 +121,11 @@ def log_file(
 ) -> None:
     con.execute(INGEST_LOG_DDL)
     con.execute(
-        "delete from ingest_log where kind = ? and role = ? and table_name = ?",
-        [kind, source.role, table],
+        "delete from ingest_log where table_name = ? and run_id is distinct from ?",
+        [table, _RUN_ID["value"]],
     )
     con.execute(
-        "insert into ingest_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into ingest_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             source.origin,
             kind,
@@ -130,6 +140,7 @@ def log_file(
             rows,
             "; ".join(notes) or None,
             dt.datetime.now(dt.UTC),
+            _RUN_ID["value"],
         ],
     )
 

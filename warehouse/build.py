@@ -13,7 +13,7 @@ from types import ModuleType
 import duckdb
 
 from ingest import registry
-from ingest.base import Report, SourceFile
+from ingest.base import Report, SourceFile, begin_run
 from warehouse import __version__, progress, views
 from warehouse.errors import UsageError
 from warehouse.publish import staged
@@ -97,6 +97,7 @@ def run(
         raise UsageError(f"no {what} found in {', '.join(locations)}",
                          hint="see `brainwh build --help` for the file names recognised")
     report = Report()
+    begin_run()
     outcome = Outcome(db_path=db_path)
     with staged(db_path, fresh=fresh) as con:
         prepare(con)

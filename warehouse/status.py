@@ -29,8 +29,9 @@ def render_status(db_path: Path) -> str:
             log = con.execute(
                 """
                 select kind, table_name, source_uri, bytes, md5, release, component,
-                       component_version, taxonomy_version, rows, loaded_at, notes
-                from ingest_log order by loaded_at, source_uri
+                       component_version, taxonomy_version, rows,
+                       strftime(timezone('UTC', loaded_at), '%Y-%m-%d %H:%M:%S UTC'), notes
+                from ingest_log order by ingest_log.loaded_at, source_uri
                 """
             ).fetchall()
             for (kind, table, uri, size, md5, release, component, version, taxonomy, rows,
@@ -41,8 +42,7 @@ def render_status(db_path: Path) -> str:
                         ("taxonomy", taxonomy)) if value)
                 lines.append(f"  [{kind}] {uri}")
                 lines.append(f"      -> {table}: {rows:,} rows; {size:,} bytes; md5 {md5}"
-                             f"{'; ' + versions if versions else ''}; loaded "
-                             f"{loaded_at:%Y-%m-%d %H:%M:%S %Z}")
+                             f"{'; ' + versions if versions else ''}; loaded {loaded_at}")
                 if notes:
                     lines.append(f"      notes: {notes}")
         return "\n".join(lines)
