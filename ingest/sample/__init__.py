@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, ontology
+from ingest.sample import abc, cell_types, ontology
 
 SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
-GENERATORS: list[Generator] = [ontology.write, abc.write]
+GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write]
 
 
 def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:
