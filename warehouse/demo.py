@@ -44,6 +44,18 @@ ANSWERS: list[tuple[str, str]] = [
         order by n_cells desc, cell_type
         """,
     ),
+    (
+        "Electrophysiology of mouse VISp (all layers) by dendrite type (Cell Types)",
+        """
+        select dendrite_type, n_cells, round(mean_vrest, 1) as mean_vrest_mv,
+               round(median_threshold_i_long_square) as median_rheobase_pa,
+               round(mean_tau, 1) as mean_tau_ms, round(mean_ri) as mean_ri_mohm,
+               round(mean_upstroke_downstroke_ratio_long_square, 2) as upstroke_downstroke
+        from ephys_by_region
+        where structure_acronym = 'VISp' and species = 'mouse' and layer = 'all'
+        order by dendrite_type = 'all', n_cells desc, dendrite_type
+        """,
+    ),
 ]
 
 HINT = ("next: brainwh sql \"select * from compare_composition('VIS', 'HIP', 'class')\" "
