@@ -10,6 +10,7 @@ composition views aggregate), with a report of cells whose cluster or ROI is unk
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -137,7 +138,16 @@ def _load_rois(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
 
 
 def _load_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
-    md5 = check_md5(source)
+    # the md5 (a second full read of a ~1 GB file) runs beside the load: hashlib releases the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        md5_future = pool.submit(check_md5, source)
+        _insert_cells(con, source)
+        md5 = md5_future.result()
+    (rows,) = con.execute("select count(*) from cells").fetchone()
+    log_file(con, source, kind=KIND, table="cells", rows=rows, md5=md5)
+
+
+def _insert_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     label = source.origin
     what = "WMB-10X cell_metadata"
     if source.path.suffix == ".parquet":
@@ -166,7 +176,6 @@ def _load_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     check_not_null(con, "cells", ["cell_label", "cluster_alias"], label=label, what=what,
                    lines_from=scan)
     check_unique(con, "cells", "cell_label", label=label, what=what, lines_from=scan)
-    log_file(con, source, kind=KIND, table="cells", rows=rows, md5=md5)
 
 
 def _parquet_scan(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> tuple[str, list]:

@@ -113,6 +113,13 @@ FAVOURED = {
     "thalamus": r"\b(TH|LGd|MG|AV|RT|ZI)\b",
     "cerebellum": r"\b(CB|Purkinje|Granule|CBX|DCO)\b",
 }
+# subclass-name tokens of other regions, damped (×0.02) so that e.g. entorhinal IT types do not
+# dominate motor cortex
+DISFAVOURED = {
+    "cortex": r"\b(ENT|ENTl|ENTm|PIR|PPP|SUB|ProS|CA1|CA2|CA3|DG|OB|AON|HPF|NLOT|COAa|PAA|TT|"
+              r"IG|FC|RHP|APr|EPd|CLA|MEA|BLA|LA|BMA|PA|CR|IMN)\b",
+    "hippocampus": r"\b(CTX|ENT|ENTl|PIR|OB|CLA|EPd)\b",
+}
 GENOTYPES = ["Ai14(RCL-tdT)/wt", "Gad2-IRES-Cre/wt;Ai14(RCL-tdT)/wt",
              "Slc32a1-IRES-Cre/wt;Ai14(RCL-tdT)/wt", "Snap25-IRES2-Cre/wt;Ai14(RCL-tdT)/wt",
              "wt/wt"]
@@ -204,7 +211,9 @@ def cluster_probabilities(tax: Taxonomy, roi: str) -> np.ndarray:
     group = _group_of(roi)
     class_weight = {**NON_NEURONAL, **CLASS_WEIGHTS[group]}
     favoured = re.compile(FAVOURED[group]) if group in FAVOURED else None
-    sub_bonus = np.array([20.0 if favoured and favoured.search(s) else 1.0
+    damped = re.compile(DISFAVOURED[group]) if group in DISFAVOURED else None
+    sub_bonus = np.array([(20.0 if favoured and favoured.search(s) else 1.0)
+                          * (0.02 if damped and damped.search(s) else 1.0)
                           for s in tax.subclasses])
     cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
     cluster_class = tax.subclass_class[cluster_subclass]
