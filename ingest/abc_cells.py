@@ -141,13 +141,28 @@ def _load_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     # the md5 (a second full read of a ~1 GB file) runs beside the load: hashlib releases the GIL
     with ThreadPoolExecutor(max_workers=1) as pool:
         md5_future = pool.submit(check_md5, source)
-        _insert_cells(con, source)
+        taxonomy = _insert_cells(con, source)
         md5 = md5_future.result()
     (rows,) = con.execute("select count(*) from cells").fetchone()
-    log_file(con, source, kind=KIND, table="cells", rows=rows, md5=md5)
+    log_file(con, source, kind=KIND, table="cells", rows=rows, md5=md5,
+             taxonomy_version=taxonomy)
 
 
-def _insert_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+# WMB-10X cell metadata was annotated against one taxonomy: 20230630 against CCN20230504
+# (5,196 clusters, with divisions); every release since 20230830 against CCN20230722.
+FIRST_CCN20230722_VERSION = "20230830"
+
+
+def expected_taxonomy(version: str | None, header: list[str]) -> str:
+    """The taxonomy a cell_metadata file's cluster aliases refer to (aliases differ across)."""
+    if version:
+        return "CCN20230504" if version < FIRST_CCN20230722_VERSION else "CCN20230722"
+    old_schema = "anatomical_division_label" in header or "matrix_label" in header
+    return "CCN20230504" if old_schema else "CCN20230722"
+
+
+def _insert_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
+    """Load the cells; return the taxonomy version their cluster aliases refer to."""
     label = source.origin
     what = "WMB-10X cell_metadata"
     if source.path.suffix == ".parquet":
@@ -176,6 +191,7 @@ def _insert_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     check_not_null(con, "cells", ["cell_label", "cluster_alias"], label=label, what=what,
                    lines_from=scan)
     check_unique(con, "cells", "cell_label", label=label, what=what, lines_from=scan)
+    return expected_taxonomy(source.version, header)
 
 
 def _parquet_scan(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> tuple[str, list]:
@@ -206,10 +222,35 @@ def _parquet_scan(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> tup
 
 # ------------------------------------------------------------------------------ derive
 
+def check_taxonomy_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Cells annotated against one taxonomy never meet another's cluster aliases (pitfall #1)."""
+    cells = con.execute(
+        "select source_uri, component_version, taxonomy_version from ingest_log "
+        "where table_name = 'cells' and taxonomy_version is not null limit 1").fetchone()
+    loaded = con.execute(
+        "select any_value(taxonomy_version), any_value(taxonomy_component_version) "
+        "from cell_types where taxonomy_version is not null").fetchone()
+    if not cells or not loaded or loaded[0] is None:
+        return
+    uri, cells_version, wanted = cells
+    have, have_folder = loaded
+    if wanted != have:
+        raise DataError(
+            f"these cells (cell_metadata {cells_version or ''}) are annotated with taxonomy "
+            f"{wanted}, but the loaded taxonomy is {have} (WMB-taxonomy {have_folder or ''}); "
+            "cluster aliases are not comparable across taxonomy versions",
+            file=uri,
+            hint=f"load the WMB-taxonomy files of {wanted} together with these cells (the "
+            "release manifest lists matching versions), or cells annotated with "
+            f"{have}",
+        )
+
+
 def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
     """Rebuild `roi_structures` and `roi_cluster_counts`, reporting what does not resolve."""
     for statement in DDL:
         con.execute(statement)
+    check_taxonomy_versions(con)
     con.execute("delete from roi_structures")
     con.execute(
         """
