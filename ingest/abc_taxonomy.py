@@ -9,6 +9,7 @@ named `NA` is a value; term names repeat across levels, so everything joins on l
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -122,9 +123,17 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
     for role, source in by_role.items():
         table = "cell_type_terms" if role in ("cluster_annotation_term",
                                               "cluster_annotation_term_set") else "cell_types"
-        log_file(con, source, kind=KIND, table=table, rows=rows if table == "cell_types" else
-                 con.execute("select count(*) from cell_type_terms").fetchone()[0],
+        log_file(con, source, kind=KIND, table=table, rows=_data_rows(source.path),
                  md5=md5s[role], taxonomy_version=version)
+    if rows == 0:
+        raise DataError("cluster.csv lists no clusters", file=cluster.origin, line=2,
+                        hint="download the taxonomy again")
+
+
+def _data_rows(path: Path) -> int:
+    """Rows read from a (small) taxonomy file, for the ingest log."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return max(0, sum(1 for _ in csv.reader(handle)) - 1)
 
 
 def _load_terms(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]) -> str:
