@@ -212,3 +212,37 @@ def test_human_structures_counted_from_the_file(con):
         """).fetchall()
     assert rows[0] == ("MTG", False, 309)
     assert sum(n for *_, n in rows) == 411  # area = structure for every real human cell
+
+
+def test_human_ids_resolve_through_a_human_ontology(tmp_path):
+    """With a human ontology loaded, known human ids count toward their ancestors; the rest
+    are reported as not in the human ontology and still counted under their own structure."""
+    from tests.helpers import write_csv
+    from warehouse.build import run
+
+    ontology = write_csv(
+        tmp_path / "donor" / "Ontology.csv",
+        ["id", "acronym", "name", "parent_structure_id", "hemisphere", "graph_order",
+         "structure_id_path", "color_hex_triplet"],
+        [[4005, "Br", "brain", "", "", 0, "/4005/", "F0F0F0"],
+         [4008, "CTX", "cerebral cortex", 4005, "", 1, "/4005/4008/", "F0D0D0"],
+         [12141, "MTG", "middle temporal gyrus", 4008, "", 2, "/4005/4008/12141/", "E0C0C0"]])
+    db = tmp_path / "human.duckdb"
+    run(db, [str(ontology)], kind="ontology", fresh=True)
+    outcome = run(db, [str(SPECIMENS), str(FEATURES)], kind="ephys", fresh=False)
+    notes = "\n".join(outcome.notes)
+    assert "102 of 411 human specimens have a structure id not in the human ontology" in notes
+    assert "8 id(s): 12116 MFG (24), 12113 FroL (23)" in notes
+    assert "1,920 of 1,920 mouse specimens have a structure id not in any ontology (no mouse " \
+        "ontology loaded)" in notes
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = dict(con.execute(
+            """
+            select structure_acronym, (in_ontology, n_specimens) from ephys_by_region
+            where species = 'human' and layer = 'all' and dendrite_type = 'all'
+            """).fetchall())
+    finally:
+        con.close()
+    assert rows["MTG"] == (True, 309) and rows["CTX"] == (True, 309)
+    assert rows["Br"] == (True, 309) and rows["FroL"] == (False, 23)

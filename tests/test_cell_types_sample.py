@@ -148,3 +148,19 @@ def test_demo_ephys_answer(tiny):
     (query,) = [sql for title, sql in ANSWERS if "ephys_by_region" in sql]
     rows = tiny.execute(query).fetchall()
     assert rows and rows[-1][0] == "all"
+
+
+def test_sample_morphology_loads(tiny, tiny_release):
+    written = pd.read_csv(tiny_release / "cell_types" / "morphology_features.csv", index_col=0)
+    assert tiny.execute("select count(*) from morphology_features").fetchone()[0] == len(written)
+    types = dict(tiny.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where table_name = 'morphology_features'").fetchall())
+    assert types["max_branch_order"] == "INTEGER" and types["total_length"] == "DOUBLE"
+    (unmatched,) = tiny.execute(
+        """
+        select count(*) from morphology_features as m
+        join ephys_specimens as s using (specimen_id)
+        where s.reconstruction_type is distinct from m.neuron_reconstruction_type
+        """).fetchone()
+    assert unmatched == 0
