@@ -56,7 +56,7 @@ CELL_COLUMNS = {
     "x": "DOUBLE",
     "y": "DOUBLE",
     "cluster_alias": "INTEGER",
-    "abc_sample_id": "VARCHAR",
+    "abc_sample_id": "UUID",  # UUID4 since 20241115: stored as 16 bytes, not 36 characters
     "anatomical_division_label": "VARCHAR",  # 20230630 schema
     "matrix_label": "VARCHAR",  # 20230630 schema
 }

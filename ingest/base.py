@@ -239,6 +239,7 @@ _TYPE_WORDS = {
     "FLOAT": "a number",
     "BOOLEAN": "True or False",
     "DATE": "a date",
+    "UUID": "a UUID (8-4-4-4-12 hex digits)",
 }
 
 

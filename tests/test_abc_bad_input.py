@@ -85,6 +85,9 @@ def _cell_cases(release: Path):
         "wrong encoding": (dict(raw=good.encode("utf-16")), ["binary"]),
         "latin-1 text": (dict(raw=good.replace("Snap25", "Snäp25").encode("latin-1")),
                          ["line 2", "not valid UTF-8"]),
+        "bad uuid": (
+            dict(mutate=lambda r: r[8].__setitem__(_col(r, "abc_sample_id"), "484be5df-oops")),
+            ["line 9", "column 'abc_sample_id'", "expected a UUID"]),
         "missing cell_label value": (
             dict(mutate=lambda r: r[2].__setitem__(0, "")),
             ["line 3", "column 'cell_label'", "cell_label is empty"]),
@@ -94,7 +97,7 @@ def _cell_cases(release: Path):
 CELL_CASES = ["missing column", "wrong type", "float where int", "empty file", "header only",
               "duplicate key", "extra field", "truncated", "unterminated quote",
               "wrong delimiter", "binary garbage", "wrong encoding", "latin-1 text",
-              "missing cell_label value"]
+              "bad uuid", "missing cell_label value"]
 
 
 @pytest.mark.parametrize("case", CELL_CASES)
