@@ -165,3 +165,20 @@ def test_pivoted_view_alone_is_enough_for_names(tmp_path):
     run(db, [str(root)], fresh=True)
     assert comp(db, "roi", "STRd", "neurotransmitter") == {
         "GABA": (5, round(5 / 6, 6)), "NA": (1, round(1 / 6, 6))}
+
+
+def test_roi_structures_of_the_29_rois_match_the_proposed_mapping(tiny_db):
+    """All 29 WMB-10X ROIs resolve, exactly as the packaged ROI→CCF mapping proposes."""
+    import csv
+
+    from ingest.sample.ontology import data_file
+
+    with open(data_file("WMB-10X_ROI_to_CCF_proposed.tsv"), newline="") as handle:
+        proposed = {row["region_of_interest_acronym"]: (
+            sorted(int(i) for i in row["ccf_structure_ids"].split(";")),
+            row["match_type"] == "exact") for row in csv.DictReader(handle, delimiter="\t")}
+    found = {roi: (ids, exact) for roi, ids, exact in rows(
+        tiny_db, "select region_of_interest_acronym, list(structure_id order by structure_id), "
+        "bool_and(is_exact) from roi_structures group by 1")}
+    assert len(proposed) == 29
+    assert found == proposed
