@@ -5,5 +5,6 @@ from __future__ import annotations
 import click
 
 from warehouse.query import sql_command
+from warehouse.server.command import serve_command
 
-COMMANDS: list[click.Command] = [sql_command]
+COMMANDS: list[click.Command] = [sql_command, serve_command]

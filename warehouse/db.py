@@ -34,16 +34,49 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         raise
 
 
-def connect_locked_down(path: Path, *, allowed_directories: list[str] | None = None):
-    """A read-only connection with file access off and configuration locked (for servers)."""
-    con = connect(path, read_only=True)
-    dirs = ", ".join(f"'{d}'" for d in (allowed_directories or []))
+def open_isolated(path: Path, *, alias: str = "brainwh") -> duckdb.DuckDBPyConnection:
+    """`path` attached read-only as `alias` (and in use) in a new in-memory DuckDB instance.
+
+    `duckdb.connect(path)` returns the instance a process already has open for that path, even
+    after a build replaced the file; attaching to a fresh instance opens the file now at
+    `path`. Cursors of the result start in `memory`: run `USE <alias>` on each.
+    """
+    if not path.exists():
+        connect(path, read_only=True)  # raises the usual "no warehouse" UsageError
+    con = duckdb.connect(":memory:")
+    try:
+        literal = "'" + str(path.resolve()).replace("'", "''") + "'"
+        con.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)")
+        con.execute(f"USE {alias}")
+    except duckdb.IOException as error:
+        con.close()
+        if _is_lock_error(error):
+            raise LockedError(f"{path} is in use by another process that has it open for writing",
+                              hint="wait for it to finish, or close the program holding the file"
+                              ) from error
+        raise
+    return con
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, *,
+              allowed_directories: list[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """No file access from SQL, no extensions, configuration locked (order matters)."""
+    dirs = ", ".join("'" + d.replace("'", "''") + "'" for d in (allowed_directories or []))
     con.execute(f"SET allowed_directories = [{dirs}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def connect_locked_down(path: Path, *, allowed_directories: list[str] | None = None):
+    """A read-only connection with file access off and configuration locked (for servers).
+
+    The file is attached to a fresh instance (see `open_isolated`), so a file published
+    since the last call is the one opened.
+    """
+    return lock_down(open_isolated(path), allowed_directories=allowed_directories)
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
