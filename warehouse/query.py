@@ -15,41 +15,43 @@ from warehouse.output import FORMATS, write_result
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, object]:
-    """`name=value` pairs; values that look like numbers are bound as numbers."""
+    """`name=value` pairs, bound as text values (never pasted into the SQL).
+
+    DuckDB casts a text value to the type it is compared with or used as (`structure_id =
+    $id`, `limit $n`, `date > $d`), so `--param id=385` and `--param label=007` both mean what
+    they say. Where nothing gives a type (`select $n + 1`), cast in the SQL: `$n::integer`.
+    """
     params: dict[str, object] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
+        if not sep or not name.strip().isidentifier():
             raise UsageError(f"--param {pair!r} is not name=value",
-                             hint="for example --param region=MOp")
-        params[name.strip()] = _typed(value)
+                             hint="for example --param region=MOp, used as $region")
+        params[name.strip()] = value
     return params
-
-
-def _typed(value: str) -> object:
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
 
 
 def run_query(con: duckdb.DuckDBPyConnection, query: str,
               params: dict[str, object] | None = None) -> pa.Table:
     try:
-        return con.sql(query, params=params or None).to_arrow_table()
+        relation = con.sql(query, params=params or None)
+        return relation.to_arrow_table() if relation is not None else pa.table({})
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
-        raise QueryError(f"query failed: {first}",
-                         hint="`brainwh views` lists the views; `brainwh status` the tables"
-                         ) from error
+        if "read-only mode" in first:
+            hint = "the warehouse is opened read-only here: change it with `brainwh build`"
+        elif "were not provided" in first:
+            hint = "give each $name a value with --param name=value"
+        else:
+            hint = "`brainwh views` lists the views; `brainwh status` the tables"
+        raise QueryError(f"query failed: {first}", hint=hint) from error
 
 
 @click.command("sql")
 @click.argument("query", required=False)
 @click.option("-f", "--file", "query_file", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="read the query from a file ('-' or no QUERY: stdin)")
+              allow_dash=True, path_type=Path),
+              help="read the query from a file ('-' or no QUERY: stdin)")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -65,8 +67,10 @@ def sql_command(query: str | None, query_file: Path | None, fmt: str, out: Path 
     The query comes from the argument, from -f FILE, or from stdin. Parameters are bound:
     `brainwh sql 'select * from composition where region_acronym = $r' --param r=MOp`.
     """
-    if query_file is not None:
+    if query_file is not None and str(query_file) != "-":
         text = query_file.read_text()
+    elif query_file is not None:
+        text = sys.stdin.read()
     elif query is not None and query != "-":
         text = query
     elif not sys.stdin.isatty():
