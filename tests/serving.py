@@ -46,7 +46,7 @@ class Server:
         return self._stderr_path.read_text() if self._stderr_path.exists() else ""
 
 
-def _wait_for_port(process: subprocess.Popen, port: int, log: Path, timeout: float = 60) -> None:
+def wait_for_port(process: subprocess.Popen, port: int, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -89,7 +89,7 @@ def serving(db: Path, *args: str, env: dict[str, str] | None = None,
     server = Server(port=port, process=process)
     server._stderr_path = stderr_path
     try:
-        _wait_for_port(process, port, stderr_path)
+        wait_for_port(process, port, stderr_path)
         yield server
     finally:
         stop(process)

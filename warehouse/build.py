@@ -49,11 +49,13 @@ def find_sources(
     local: list[Path] = []
     for location in locations:
         if _is_remote(location):
-            if _remote_resolver is None:
-                raise UsageError(f"remote sources are not supported here: {location}",
-                                 hint="download the files and pass a local folder")
+            if _remote_resolver is None:  # the fsspec resolver (s3://, https://)
+                from warehouse.remote import resolve
+
+                set_remote_resolver(resolve)
             for module, files in _remote_resolver(location).items():
-                found.setdefault(module, []).extend(files)
+                if modules is None or module in tuple(modules):
+                    found.setdefault(module, []).extend(files)
         else:
             local.append(Path(location.removeprefix("file://")))
     if local:

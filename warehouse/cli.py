@@ -66,7 +66,13 @@ def _print_outcome(outcome) -> None:
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @DB_OPTION
-def build(sources: tuple[str, ...], db: Path | None) -> None:
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="download cache for s3:// and https:// sources (default: $BRAINWH_CACHE, "
+              "else ~/.cache/brainwh)")
+@click.option("--release", metavar="YYYYMMDD", default=None,
+              help="ABC release to read from a remote location (default: the newest)")
+def build(sources: tuple[str, ...], db: Path | None, cache: Path | None,
+          release: str | None) -> None:
     """Build a new warehouse from every Allen source file found under SOURCES.
 
     SOURCES are folders, files, s3:// or https:// locations. Recognised files: the structure
@@ -74,9 +80,17 @@ def build(sources: tuple[str, ...], db: Path | None) -> None:
     WMB-10X cell_metadata.csv/.parquet and region_of_interest_metadata.csv, the WMB-taxonomy
     cluster*.csv files, Cell Types specimen/ephys/morphology CSVs and AHBA donor folders.
     The new file replaces the old one only when complete.
+
+    At an s3:// or https:// location, an ABC release is read through its
+    releases/<YYYYMMDD>/manifest.json (the files' versions and md5s); the files are
+    downloaded to the cache once and read from there. Public buckets need no credentials.
     """
     from warehouse.build import run
 
+    if cache or release:
+        from warehouse import remote
+
+        remote.configure(cache=cache, release=release)
     _print_outcome(run(config.database_path(db), sources, fresh=True))
 
 
