@@ -93,3 +93,18 @@ def serving(db: Path, *args: str, env: dict[str, str] | None = None,
         yield server
     finally:
         stop(process)
+
+
+@contextmanager
+def moto_server(log_dir: Path) -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1; yields its endpoint URL."""
+    port = free_port()
+    log = log_dir / f"moto-{port}.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                    "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(process, port, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from serving import free_port, stop, wait_for_port
+from serving import free_port, moto_server, stop, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -49,16 +49,8 @@ def cli():
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     pytest.importorskip("moto")
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                    "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")

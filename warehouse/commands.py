@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
+from warehouse.export import export_command
 from warehouse.query import sql_command
 from warehouse.server.command import serve_command
 
-COMMANDS: list[click.Command] = [sql_command, serve_command]
+COMMANDS: list[click.Command] = [sql_command, export_command, serve_command]
