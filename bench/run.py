@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ["bench.cells"]  # each module has run(workdir: Path, args) -> None
+SUITES = ["bench.cells", "bench.server"]  # each module has run(workdir: Path, args) -> None
 
 
 def main() -> None:
