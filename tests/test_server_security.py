@@ -43,6 +43,10 @@ def server(tiny_db, tmp_path_factory):
     ("create temp table t (a integer)", "ReadOnlySqlTransaction", "read-only"),
     ("delete from cells", "ReadOnlySqlTransaction", "read-only"),
     ("export database '/tmp/brainwh-export'", "ReadOnlySqlTransaction", "EXPORT"),
+    ("explain analyze create table memory.main.t as select 1", "ReadOnlySqlTransaction",
+     "CREATE"),
+    ("select * from query('create table memory.main.t as select 1')", "SyntaxError",
+     "single SELECT"),
 ])
 def test_refused_with_a_clear_error(server, sql, error, words):
     with psycopg.connect(server.dsn(), autocommit=True) as con:
@@ -51,6 +55,15 @@ def test_refused_with_a_clear_error(server, sql, error, words):
         assert type(caught.value).__name__ == error
         assert words in str(caught.value)
         assert con.execute("select count(*) > 0 from cells").fetchone() == (True,)
+
+
+def test_queries_of_every_read_only_kind_run(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as con:
+        for sql in ("with a as (select 1 as x) select * from a", "describe cells",
+                    "summarize structures", "show tables", "values (1, 2)",
+                    "explain select count(*) from cells",
+                    "explain analyze select count(*) from cells", "from structures limit 1"):
+            assert con.execute(sql).fetchall(), sql
 
 
 def test_client_settings_are_accepted(server):

@@ -45,6 +45,8 @@ _NO_OP = re.compile(
     r"CLOSE\s+ALL|UNLISTEN)\b", re.IGNORECASE)
 _ROLLBACK_TO = re.compile(r"^\s*ROLLBACK\s+(?:WORK\s+|TRANSACTION\s+)?TO\b", re.IGNORECASE)
 _DEALLOCATE = re.compile(r"^\s*DEALLOCATE\s+(?:PREPARE\s+)?(\S+?)\s*;?\s*$", re.IGNORECASE)
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s*(\([^)]*\)\s*)?(ANALY[SZ]E\s+)?(VERBOSE\s+)?",
+                      re.IGNORECASE)
 _SHOW_NAMES = {"transaction isolation level": "transaction_isolation", "time zone": "timezone"}
 
 
@@ -80,6 +82,11 @@ def guard(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     if len(statements) != 1:
         raise PgError(SYNTAX_ERROR, "send one statement at a time")
     kind = statements[0].type.name
+    if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs its statement: that must be a query too
+        inner = _EXPLAIN.sub("", statements[0].query, count=1)
+        if inner.strip():
+            guard(con, inner)
+        return
     if kind not in ALLOWED_TYPES:
         words = {"SET": "SET (and USE) of DuckDB settings", "COPY": "COPY",
                  "ATTACH": "ATTACH", "LOAD": "INSTALL and LOAD", "PRAGMA": "PRAGMA",
