@@ -87,6 +87,16 @@ def test_statement_timeout_cancels_a_long_query(server):
             con.execute("select sum(a.i * b.i) from range(100000) a(i), range(100000) b(i)")
 
 
+def test_cancel_request_stops_a_query(server):
+    import threading
+
+    with psycopg.connect(server.dsn(), autocommit=True) as con:
+        threading.Timer(0.3, con.cancel).start()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="user request"):
+            con.execute("select sum(a.i * b.i) from range(100000) a(i), range(100000) b(i)")
+        assert con.execute("select 1").fetchone() == (1,)
+
+
 def test_connection_limit(server):
     open_ = [psycopg.connect(server.dsn()) for _ in range(4)]
     try:
