@@ -123,6 +123,13 @@ def test_psycopg_binary_results(server):
             "1.25::decimal(5,2), true, [1, 2], timestamp '2024-01-02 03:04:05'").fetchone()
     assert row == (1, 2, "x", 1.5, dt.date(2024, 1, 2), decimal.Decimal("1.25"), True, [1, 2],
                    dt.datetime(2024, 1, 2, 3, 4, 5))
+    with psycopg.connect(server.dsn()) as con:
+        rows = con.cursor(binary=True).execute(
+            "select * from (values (-7::smallint, date '1969-07-20', "
+            "timestamptz '1969-07-20 20:17:40+00', false, -0.5::float), "
+            "(null, null, null, null, null)) t(a, b, c, d, e) order by a nulls last").fetchall()
+    assert rows == [(-7, dt.date(1969, 7, 20), dt.datetime(1969, 7, 20, 20, 17, 40, tzinfo=dt.UTC),
+                     False, -0.5), (None, None, None, None, None)]
 
 
 def test_psycopg_types_and_nulls(server):
