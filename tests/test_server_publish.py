@@ -64,3 +64,15 @@ def test_serve_without_a_warehouse_is_a_usage_error(cli, tmp_path):
     assert result.exit_code == 2
     assert "no warehouse at" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_a_usage_error(cli, tiny_db):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("serve", "--db", str(tiny_db), "--port", str(port), timeout=60)
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -151,8 +151,12 @@ def test_password_enables_scram_authentication(tiny_db, tmp_path):
         assert "password required" in server.stderr()
 
 
-def test_password_option_and_parallel_logins(tiny_db, tmp_path):
-    with serving(tiny_db, "--password", "pw-2", log_dir=tmp_path) as server:
+def test_password_option_other_user_and_parallel_logins(tiny_db, tmp_path):
+    with serving(tiny_db, "--password", "pw-2", "--user", "analyst", log_dir=tmp_path) as server:
+        with pytest.raises(psycopg.OperationalError, match='role "brainwh" does not exist'):
+            psycopg.connect(server.dsn(password="pw-2"))
+        server.user = "analyst"
+
         def login(_):
             with psycopg.connect(server.dsn(password="pw-2")) as con:
                 return con.execute("select count(*) from structures").fetchone()[0]
