@@ -155,6 +155,16 @@ def test_psycopg_streams_a_large_result(server):
     assert rows[-1] == (199_999, 399_998, "row 199999")
 
 
+def test_client_side_streaming_and_no_server_side_cursors(server):
+    import psycopg
+
+    with psycopg.connect(server.dsn()) as con:
+        assert sum(1 for _ in con.cursor().stream("select * from range(50000)")) == 50_000
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="server-side cursors"):
+            with con.cursor(name="named") as cursor:
+                cursor.execute("select 1")
+
+
 def test_sql_errors_are_clear_and_the_session_goes_on(server):
     import psycopg
 

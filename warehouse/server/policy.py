@@ -43,6 +43,7 @@ _SHOW = re.compile(r"^\s*SHOW\s+(.+?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 _NO_OP = re.compile(
     r"^\s*(SAVEPOINT|RELEASE|DISCARD|SET\s+(?:SESSION\s+CHARACTERISTICS|TRANSACTION)|"
     r"CLOSE\s+ALL|UNLISTEN)\b", re.IGNORECASE)
+_DECLARE = re.compile(r"^\s*DECLARE\s+\S+\s+.*\bCURSOR\b", re.IGNORECASE | re.DOTALL)
 _ROLLBACK_TO = re.compile(r"^\s*ROLLBACK\s+(?:WORK\s+|TRANSACTION\s+)?TO\b", re.IGNORECASE)
 _DEALLOCATE = re.compile(r"^\s*DEALLOCATE\s+(?:PREPARE\s+)?(\S+?)\s*;?\s*$", re.IGNORECASE)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s*(\([^)]*\)\s*)?(ANALY[SZ]E\s+)?(VERBOSE\s+)?",
@@ -105,6 +106,10 @@ async def session_commands(ctx) -> StaticStatement | None:
     """Middleware for pg_mimic: SET/RESET/SHOW and the transaction commands with no effect."""
     sql = ctx.sql
     connection = ctx.connection
+    if _DECLARE.match(sql):
+        raise PgError("0A000", "server-side cursors (DECLARE ... CURSOR) are not supported by "
+                      "brainwh serve", H="results stream anyway: use a client-side cursor "
+                      "(psycopg: cursor.stream(); JDBC: setFetchSize)")
     if _ROLLBACK_TO.match(sql):
         def back() -> None:
             if connection.tx_status == b"E":
