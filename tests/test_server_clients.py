@@ -264,3 +264,60 @@ def test_sixteen_concurrent_clients(server, local):
     want = [local.execute(sql.replace("%%", "%").replace("%s", "?"), [i]).fetchone()
             for i in range(16)]
     assert got == want
+
+
+# --------------------------------------------------------- the protocol as JDBC drives it
+
+def _message(tag: bytes, payload: bytes) -> bytes:
+    import struct
+
+    return tag + struct.pack("!i", len(payload) + 4) + payload
+
+
+def _read(sock) -> tuple[bytes, bytes]:
+    import struct
+
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "server closed the connection"
+            data += chunk
+        return data
+
+    head = exactly(5)
+    return head[:1], exactly(struct.unpack("!i", head[1:])[0] - 4)
+
+
+def test_execute_with_a_row_limit_suspends_the_portal(server):
+    """JDBC with setFetchSize: Execute(portal, n) returns n rows and PortalSuspended."""
+    import socket
+    import struct
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        params = b"user\0brainwh\0database\0brainwh\0\0"
+        sock.sendall(struct.pack("!ii", len(params) + 8, 196608) + params)
+        while _read(sock)[0] != b"Z":
+            pass
+        sql = b"select i from range(7) t(i) order by i"
+        sock.sendall(_message(b"P", b"\0" + sql + b"\0" + struct.pack("!h", 0))
+                     + _message(b"B", b"p1\0\0" + struct.pack("!hhh", 0, 0, 0))
+                     + _message(b"E", b"p1\0" + struct.pack("!i", 3))
+                     + _message(b"E", b"p1\0" + struct.pack("!i", 3))
+                     + _message(b"E", b"p1\0" + struct.pack("!i", 3))
+                     + _message(b"S", b""))
+        seen: list[bytes] = []
+        rows: list[int] = []
+        while True:
+            tag, payload = _read(sock)
+            assert tag != b"E", payload
+            if tag == b"D":
+                (length,) = struct.unpack("!i", payload[2:6])
+                rows.append(int(payload[6:6 + length]))
+            seen.append(tag)
+            if tag == b"Z":
+                break
+        sock.sendall(_message(b"X", b""))
+    assert rows == list(range(7))
+    assert seen.count(b"s") == 2  # PortalSuspended after the first two Executes
+    assert seen[-2] == b"C"  # CommandComplete after the rest
