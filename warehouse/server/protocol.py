@@ -14,7 +14,7 @@ import os
 import struct
 
 from pg_mimic import PgServer, messages
-from pg_mimic.connection import Connection
+from pg_mimic.connection import Connection, command_tag
 from pg_mimic.errors import IN_FAILED_SQL_TRANSACTION, PgError
 from pg_mimic.middleware import is_transaction_end
 from pg_mimic.results import encode_row
@@ -91,7 +91,8 @@ class WarehouseConnection(Connection):
             for row in rows:
                 self.stream.write(messages.make_data_row(encode_row(row, columns or [])))
             count = len(rows)
-        tag = f"SELECT {count}" if isinstance(portal, DuckPortal) else _tag(statement.sql, count)
+        tag = f"SELECT {count}" if isinstance(portal, DuckPortal) else command_tag(statement.sql,
+                                                                                  count)
         self.stream.write(messages.make_command_complete(tag))
 
     async def _handle_bind(self, parsed) -> None:
@@ -120,12 +121,6 @@ class WarehouseConnection(Connection):
         if entry is not None and isinstance(entry.portal, DuckPortal):
             entry.portal.close()
         await super()._handle_close(parsed)
-
-
-def _tag(sql: str, count: int) -> str:
-    from pg_mimic.connection import command_tag
-
-    return command_tag(sql, count)
 
 
 class WarehouseServer(PgServer):
