@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: help install demo test test-fast lint bench clean
+.PHONY: help install demo test test-fast lint serve bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,6 +31,9 @@ test-fast: $(STAMP)  ## the suite without the slow tests
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
+
+serve: $(STAMP)  ## serve $(DATA)/brainwh.duckdb (made by `make demo`) to Postgres clients on 127.0.0.1:5433
+	$(BIN)/brainwh serve --db $(DATA)/brainwh.duckdb
 
 bench: $(STAMP)  ## benchmarks at --scale full (prints figures and ratios; not a test)
 	$(BIN)/python -m bench.run
