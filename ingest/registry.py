@@ -13,11 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
-from ingest import abc_cells, abc_taxonomy, cell_types, ontology
+from ingest import abc_cells, abc_taxonomy, cell_types, microarray, ontology
 from ingest.base import INGEST_LOG_DDL, SourceFile, component_and_version
+from warehouse import progress
 from warehouse.errors import DataError, UsageError
+from warehouse.remote import manifest
+from warehouse.remote.manifest import INGESTED_DIRECTORIES
 
-MODULES: tuple[ModuleType, ...] = (ontology, abc_taxonomy, abc_cells, cell_types)
+MODULES: tuple[ModuleType, ...] = (ontology, abc_taxonomy, abc_cells, microarray, cell_types)
 
 # `brainwh ingest KIND`: which modules a kind may feed.
 KINDS: dict[str, tuple[ModuleType, ...]] = {
@@ -25,6 +28,7 @@ KINDS: dict[str, tuple[ModuleType, ...]] = {
     "taxonomy": (abc_taxonomy,),
     "cells": (abc_taxonomy, abc_cells),
     "ephys": (cell_types,),
+    "microarray": (ontology, microarray),
 }
 
 
@@ -78,7 +82,18 @@ def discover(
             raise UsageError(f"no such file or folder: {given}",
                              hint="check the path (sources are local paths, s3:// or https://)")
         candidates = list(_walk(given)) if given.is_dir() else [given]
+        listed = _release_listing(given) if given.is_dir() else None
         for path in candidates:
+            extra: dict = {}
+            if listed is not None and path.suffix != ".json":
+                relative = path.relative_to(given).as_posix()
+                entry = listed.get(relative)
+                if entry is None and relative.split("/")[:2] in (
+                        ["metadata", d] for d in INGESTED_DIRECTORIES):
+                    progress.note(f"note: {path} is not in the release manifest: skipped")
+                    continue
+                if entry is not None:
+                    extra = entry
             match = recognise(path)
             if match is None:
                 if explicit and not given.is_dir():
@@ -89,8 +104,21 @@ def discover(
                     )
                 continue
             module, role = match
-            found.setdefault(module, []).append(source_file(path, role))
+            found.setdefault(module, []).append(source_file(path, role, **extra))
     return {module: found[module] for module in MODULES if module in found}
+
+
+def _release_listing(root: Path) -> dict[str, dict] | None:
+    """A local copy of an ABC release: the newest `releases/<R>/manifest.json` under `root`
+    says which file versions belong to the release, with their md5s (checked at load)."""
+    manifests = sorted(root.glob("releases/*/manifest.json"))
+    if not manifests:
+        return None
+    newest = manifests[-1]
+    listing = manifest.parse(newest.read_bytes(), uri=str(newest))
+    progress.note(f"ABC release {listing.release} (from {newest})")
+    return {f.relative_path: {"release": listing.release, "md5": f.md5}
+            for f in listing.ingestible()}
 
 
 def _known_names(module: ModuleType) -> list[str]:

@@ -129,3 +129,30 @@ def test_a_second_build_while_one_runs_exits_3(tmp_path):
     assert first.returncode == 0
     assert second.returncode == 3, second.stderr
     assert "already writing" in second.stderr
+
+
+def test_a_local_release_is_read_through_its_manifest(tiny_release, tmp_path, cli):
+    """The release id is recorded, listed md5s are checked, unlisted versions are skipped."""
+    release = tmp_path / "release"
+    shutil.copytree(tiny_release, release)
+    stray = release / "metadata" / "WMB-10X" / "20230830" / "cell_metadata.csv"
+    stray.parent.mkdir(parents=True)
+    shutil.copyfile(release / "metadata" / "WMB-10X" / "20241115" / "cell_metadata.csv", stray)
+    db = tmp_path / "w.duckdb"
+    result = cli("build", str(release), "--db", str(db))
+    assert result.exit_code == 0, result.stderr
+    assert "ABC release 20250531" in result.stderr
+    assert f"{stray} is not in the release manifest: skipped" in result.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    logged = con.execute("select distinct release from ingest_log where kind in "
+                         "('cells', 'taxonomy')").fetchall()
+    con.close()
+    assert logged == [("20250531",)]
+    # a file that does not match the manifest's md5 is refused, naming both
+    rois = release / "metadata" / "WMB-10X" / "20241115" / "region_of_interest_metadata.csv"
+    rois.write_text(rois.read_text().replace("Primary motor area", "Primary motor areas"))
+    before = snapshot(db)
+    result = cli("build", str(release), "--db", str(db))
+    assert result.exit_code == 1
+    assert str(rois) in result.stderr and "does not match the manifest" in result.stderr
+    assert snapshot(db) == before
