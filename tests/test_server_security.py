@@ -153,7 +153,9 @@ def test_password_enables_scram_authentication(tiny_db, tmp_path):
 
 def test_password_option_other_user_and_parallel_logins(tiny_db, tmp_path):
     with serving(tiny_db, "--password", "pw-2", "--user", "analyst", log_dir=tmp_path) as server:
-        with pytest.raises(psycopg.OperationalError, match='role "brainwh" does not exist'):
+        # with a password, a wrong user gets the wrong-password answer: no user enumeration
+        with pytest.raises(psycopg.OperationalError,
+                           match='password authentication failed for user "brainwh"'):
             psycopg.connect(server.dsn(password="pw-2"))
         server.user = "analyst"
 

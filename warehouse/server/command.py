@@ -72,7 +72,8 @@ def serve_command(host: str, port: int, user: str, password: str | None,
     published = Published(path)
     published.start()
     settings = ServerConfig(user=user, statement_timeout_ms=int(statement_timeout * 1000),
-                            max_connections=max_connections, log_queries=log_queries)
+                            max_connections=max_connections, log_queries=log_queries,
+                            password_required=bool(password))
     state = ServerState(published, settings)
     auth = {}
     if password:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import struct
 
@@ -20,7 +21,11 @@ from pg_mimic.middleware import is_transaction_end
 from pg_mimic.results import encode_row
 from pg_mimic.stream import ConnectionClosed, PgStream
 
+from warehouse import progress
 from warehouse.server.session import DuckPortal, ServerState
+
+# pg_mimic logs every wrong password with a traceback; brainwh logs one line per failed login.
+logging.getLogger("pg_mimic.auth").setLevel(logging.ERROR)
 
 
 def _fatal(code: str, message: str, hint: str | None = None) -> bytes:
@@ -36,6 +41,9 @@ class WarehouseConnection(Connection):
     async def _authenticate(self) -> bool:
         config = self.state.config
         refusal = None
+        if self.username != config.user and config.password_required:
+            # the same answer as a wrong password, so the user name cannot be guessed apart
+            return await self._refuse_login()
         if self.username != config.user:
             refusal = ("28000", f'role "{self.username}" does not exist',
                        f"connect as user {config.user}")
@@ -52,7 +60,20 @@ class WarehouseConnection(Connection):
             return False
         self.state.sessions += 1
         self._counted = True
-        return await super()._authenticate()
+        plugin = self.server.auth_plugin_factory(self.username)
+        if await plugin.authenticate(self.stream, self.username, self.server.identity_provider):
+            self.stream.write(messages.make_authentication_ok())
+            return True
+        return await self._refuse_login()
+
+    async def _refuse_login(self) -> bool:
+        """A failed login: answered after a delay (no fast guessing), naming no valid user."""
+        progress.note(f"brainwh serve: failed login for user {self.username!r}")
+        await asyncio.sleep(self.state.config.auth_failure_delay)
+        self.stream.write(_fatal("28P01",
+                                 f'password authentication failed for user "{self.username}"'))
+        await self.stream.drain()
+        return False
 
     async def run(self) -> None:
         self._counted = False

@@ -49,6 +49,8 @@ class ServerConfig:
     max_connections: int = 32
     batch_rows: int = 16_384
     log_queries: bool = False
+    password_required: bool = False
+    auth_failure_delay: float = 0.5  # seconds before a failed login is answered (slows guessing)
 
 
 class ServerState:
