@@ -272,7 +272,9 @@ def _path_text(ids: list[int]) -> str:
 def validate(nodes: list[Node], *, label: str) -> None:
     """Duplicate ids and acronyms, cycles, paths that disagree with ids, parents or each other."""
     by_id: dict[int, Node] = {}
-    by_acronym: dict[str, Node] = {}
+    # AHBA's left and right twins share an acronym (MTG-i, left and right): the key includes
+    # the hemisphere, which is blank for every mouse structure
+    by_acronym: dict[tuple[str, str], Node] = {}
     for node in nodes:
         where = dict(file=label, line=node.line, column=None if node.line else node.where)
         if node.structure_id in by_id:
@@ -281,12 +283,14 @@ def validate(nodes: list[Node], *, label: str) -> None:
                             f"at {first.where})", **where,
                             hint="each structure appears once in an ontology")
         by_id[node.structure_id] = node
-        if node.acronym in by_acronym:
-            first = by_acronym[node.acronym]
+        acronym_key = (node.acronym, node.hemisphere or "")
+        if acronym_key in by_acronym:
+            first = by_acronym[acronym_key]
             raise DataError(f"duplicate acronym {node.acronym!r} (structures {first.structure_id}"
                             f" and {node.structure_id})", **where,
-                            hint="acronyms are unique within one species' ontology")
-        by_acronym[node.acronym] = node
+                            hint="acronyms are unique within one species' ontology (AHBA: "
+                            "within one hemisphere)")
+        by_acronym[acronym_key] = node
         if len(set(node.path)) != len(node.path):
             raise DataError(f"cycle: structure {node.structure_id} ({node.acronym}) has path "
                             f"{_path_text(node.path)}, which repeats an id", **where,

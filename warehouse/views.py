@@ -113,5 +113,7 @@ def _comment(con: duckdb.DuckDBPyConnection, obj: SavedObject) -> None:
         con.execute(f"comment on view {obj.name} is {_literal(obj.comment)}")
         for name, _type, meaning in obj.columns:
             con.execute(f"comment on column {obj.name}.{name} is {_literal(meaning)}")
-    else:
+    elif re.search(r"\bas\s+table\b", obj.sql, re.IGNORECASE):
         con.execute(f"comment on macro table {obj.name} is {_literal(obj.comment)}")
+    else:  # a scalar macro (a function used by other views and macros)
+        con.execute(f"comment on macro {obj.name} is {_literal(obj.comment)}")

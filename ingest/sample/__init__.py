@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, cell_types, ontology
+from ingest.sample import abc, cell_types, microarray, ontology
 
 SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
-GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write]
+GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, microarray.write]
 
 
 def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:
