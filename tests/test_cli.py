@@ -113,8 +113,8 @@ def test_build_replaces_atomically_and_cleans_leftovers(cli, tiny_release, tmp_p
 
 
 def test_db_from_environment(cli, tiny_db):
-    result = cli("sql", "select count(*) from structures", "--format", "csv",
-                 env={"BRAINWH_DB": str(tiny_db)})
+    result = cli("sql", "select count(*) from structures where species = 'mouse'",
+                 "--format", "csv", env={"BRAINWH_DB": str(tiny_db)})
     assert result.exit_code == 0 and result.stdout.splitlines()[1] == "1327"
 
 

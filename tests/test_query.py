@@ -102,7 +102,8 @@ def test_parameters_are_bound(cli, tiny_db, local):
     assert sneaky.exit_code == 0, sneaky.stderr
     assert sneaky.stdout.splitlines()[1] == "0"
     # text values keep leading zeros and work where DuckDB needs a number or a date
-    typed = cli("sql", "select $label as label, (select count(*) from structures limit $n) as n,"
+    typed = cli("sql", "select $label as label, (select count(*) from structures "
+                "where species = 'mouse' limit $n) as n,"
                 " $day::date + 1 as next", "--param", "label=007", "--param", "n=3",
                 "--param", "day=2024-01-31", "--format", "json", "--db", str(tiny_db))
     assert typed.exit_code == 0, typed.stderr

@@ -30,8 +30,9 @@ from ingest.sample.ontology import data_file
 
 FULL_PROBES = 58_692
 SCALES = {
-    # probes (None = all real + generated to 58,692), fraction of the real sample counts
-    "tiny": (160, 0.02),
+    # probes besides the marker genes' (None = all real + generated to 58,692), fraction of
+    # the real sample counts
+    "tiny": (120, 0.02),
     "small": (3_000, 0.25),
     "full": (None, 1.0),
 }
@@ -103,11 +104,14 @@ def make_probes(n_probes: int | None, rng: np.random.Generator) -> Probes:
     markers = {gene for _, genes in PROGRAMS.values() for gene in genes}
     if n_probes is None:  # full: every real probe, plus generated ones up to 58,692
         keep = list(range(len(names)))
-    else:
-        marker_rows = [i for i, s in enumerate(symbols) if s in markers]
+    else:  # up to two probes of each marker gene, and n_probes probes of other genes
+        per_marker: dict[str, list[int]] = {}
+        for i, symbol in enumerate(symbols):
+            if symbol in markers and len(per_marker.setdefault(symbol, [])) < 2:
+                per_marker[symbol].append(i)
         others = [i for i in range(len(names)) if symbols[i] not in markers]
-        wanted = max(n_probes - len(marker_rows), 0)
-        keep = sorted(marker_rows + list(rng.choice(others, wanted, replace=False)))
+        chosen = rng.choice(others, n_probes, replace=False).tolist()
+        keep = sorted([i for rows in per_marker.values() for i in rows] + chosen)
     names = [names[i] for i in keep]
     symbols = [symbols[i] for i in keep]
     entrez = [entrez[i] for i in keep]
