@@ -56,6 +56,25 @@ ANSWERS: list[tuple[str, str]] = [
         order by dendrite_type = 'all', n_cells desc, dendrite_type
         """,
     ),
+    (
+        "Where is PPP1R1B (DARPP-32) expressed? Top human structures (AHBA microarray)",
+        """
+        select structure_acronym, structure_name, round(mean_expression, 2) as mean_log2,
+               n_samples, n_donors
+        from regional_expression
+        where gene_symbol = 'PPP1R1B' and n_samples >= 3
+        order by mean_expression desc, structure_id limit 8
+        """,
+    ),
+    (
+        "Genes higher in striatum than in cerebral cortex (AHBA differential search)",
+        """
+        select gene_symbol, n_target as n_str, n_contrast as n_cx,
+               round(log2_fold_change, 2) as log2_fold_change, q_value
+        from differential_search(['Str'], ['CX'])
+        limit 10
+        """,
+    ),
 ]
 
 HINT = ("next: brainwh sql \"select * from compare_composition('VIS', 'HIP', 'class')\" "
