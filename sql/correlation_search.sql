@@ -79,30 +79,27 @@ leaf_mask as (
     )
 ),
 
+-- sums over the chosen samples of the genes' centered values and their squares
 moments as (
     select
         g.gene_symbol,
         m.n,
-        c.center,
-        list_inner_product(g.sums, m.mask) as sx,
-        list_inner_product(g.sumsqs, m.mask) as sxx
+        list_inner_product(g.sums, m.mask) as sz,
+        list_inner_product(g.sumsqs, m.mask) as szz
     from ahba_leaf_stats as g
-    join ahba_genes as c on c.gene_symbol = g.gene_symbol
     cross join leaf_mask as m
 ),
 
 seed_moments as (
-    select sx - n * center as sz, sxx - sx * sx / n as ss from moments
-    where gene_symbol = seed_gene
+    select sz as sz_seed, szz - sz * sz / n as ss_seed from moments where gene_symbol = seed_gene
 )
 
 select
     x.gene_symbol,
     g.entrez_id,
-    case when x.sxx - x.sx * x.sx / x.n > 0 and s.ss > 0
+    case when x.szz - x.sz * x.sz / x.n > 0 and s.ss_seed > 0
         then greatest(-1.0, least(1.0,
-            (c.szz - (x.sx - x.n * x.center) * s.sz / x.n)
-            / sqrt((x.sxx - x.sx * x.sx / x.n) * s.ss)))
+            (c.szz - x.sz * s.sz_seed / x.n) / sqrt((x.szz - x.sz * x.sz / x.n) * s.ss_seed)))
     end as r,
     x.n::bigint as n_samples
 from moments as x

@@ -53,9 +53,11 @@ masks as (
                                  || acronyms) from unknown where acronyms is not null), true)
 ),
 
+-- sums of the genes' values minus their centers (precise sums of squares)
 sums as (
     select
         g.gene_symbol,
+        c.center,
         m.n_t,
         m.n_c,
         list_inner_product(g.sums, m.target_mask) as s_t,
@@ -63,6 +65,7 @@ sums as (
         list_inner_product(g.sums, m.contrast_mask) as s_c,
         list_inner_product(g.sumsqs, m.contrast_mask) as q_c
     from ahba_leaf_stats as g
+    join ahba_genes as c on c.gene_symbol = g.gene_symbol
     cross join masks as m
 ),
 
@@ -71,6 +74,7 @@ moments as (
         gene_symbol,
         n_t,
         n_c,
+        center,
         s_t / n_t as mean_t,
         s_c / n_c as mean_c,
         -- squared standard errors of the two means
@@ -116,8 +120,8 @@ select
     g.entrez_id,
     a.n_t::bigint as n_target,
     a.n_c::bigint as n_contrast,
-    a.mean_t as mean_target,
-    a.mean_c as mean_contrast,
+    a.center + a.mean_t as mean_target,
+    a.center + a.mean_c as mean_contrast,
     a.mean_t - a.mean_c as log2_fold_change,
     a.t_stat as t,
     a.dof as df,

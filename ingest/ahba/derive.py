@@ -1,10 +1,13 @@
 """Statistics every AHBA question needs, computed once per load.
 
 Gene-level values (the mean of a gene's RefSeq probes in a sample) are accumulated sample by
-sample while the load has them in double precision (`Stats.add`), into:
+sample while the load has them in double precision (`Stats.add`), minus a per-gene center
+(`ahba_genes.center`, a value near the gene's level, so that sums of squares keep their
+precision), into:
 
 - `ahba_leaves` / `ahba_leaf_stats`: per structure samples are annotated to ("leaf"), the
-  number of samples and, per gene, the sum and sum of squares of its values, donors pooled.
+  number of samples and, per gene, the sum and sum of squares of its centered values, donors
+  pooled.
   `differential_search` and `correlation_search` add these up over the structures asked for.
 - `ahba_regions` / `ahba_regional_means`: per structure with samples in it or below it, the
   mean over donors of each donor's mean (what `regional_expression` shows).
@@ -83,8 +86,10 @@ def tree(con: duckdb.DuckDBPyConnection, leaves: np.ndarray, report: Report) -> 
 class Stats:
     """Per-leaf sums (donors pooled) and per-region means of donor means, sample by sample."""
 
-    def __init__(self, tree: Tree, genes: list[str], entrez: list[int]) -> None:
+    def __init__(self, tree: Tree, genes: list[str], entrez: list[int],
+                 center: np.ndarray | None = None) -> None:
         self.tree, self.genes, self.entrez = tree, genes, entrez
+        self.center = center  # set by the first sample when not given
         shape = (len(tree.leaves), len(genes))
         self.sums, self.sumsqs = np.zeros(shape), np.zeros(shape)
         self.leaf_n = np.zeros(len(tree.leaves), dtype=np.int64)
@@ -97,11 +102,15 @@ class Stats:
     def leaf_of(self, structure_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.tree.leaves, structure_ids)
 
-    def add(self, leaf: int, values: np.ndarray) -> None:
-        """One sample's gene-level values (of the donor being added)."""
-        self._donor_sums[leaf] += values
-        self.sumsqs[leaf] += values * values
+    def add(self, leaf: int, values: np.ndarray) -> np.ndarray:
+        """One sample's gene-level values (of the donor being added); returns them centered."""
+        if self.center is None:
+            self.center = values.copy()
+        centered = values - self.center
+        self._donor_sums[leaf] += centered
+        self.sumsqs[leaf] += centered * centered
         self._donor_n[leaf] += 1
+        return centered
 
     def end_donor(self) -> None:
         self.sums += self._donor_sums
@@ -144,11 +153,12 @@ def _recompute(con: duckdb.DuckDBPyConnection, report: Report) -> None:
     genes = con.execute("select gene_symbol, entrez_id, center from ahba_genes "
                         "order by gene_symbol").fetchnumpy()
     stats = Stats(tree(con, np.unique(samples["structure_id"]), report),
-                  genes["gene_symbol"].tolist(), genes["entrez_id"].tolist())
+                  genes["gene_symbol"].tolist(), genes["entrez_id"].tolist(),
+                  genes["center"].astype(np.float64))
     for donor in np.unique(samples["donor_id"]).tolist():
-        table = con.sql("select expression from ahba_gene_samples where donor_id = "
+        table = con.sql("select centered from ahba_gene_samples where donor_id = "
                         f"{int(donor)} order by gene_symbol").to_arrow_table()
-        column = table.column("expression").combine_chunks()
+        column = table.column("centered").combine_chunks()
         values = column.values.to_numpy().reshape(table.num_rows, -1).astype(np.float64)
         values += genes["center"][:, None]
         leaves = stats.leaf_of(samples["structure_id"][samples["donor_id"] == donor])
@@ -187,7 +197,7 @@ def _write_regions(con: duckdb.DuckDBPyConnection, stats: Stats) -> None:
         "n_samples": pa.array(stats.tree.roll_up(stats.leaf_n).astype(np.int32)),
         "n_donors": pa.array(stats.region_donors.astype(np.int32))})
     with np.errstate(invalid="ignore", divide="ignore"):
-        regional = stats.mean_total / stats.region_donors[:, None]
+        regional = stats.mean_total / stats.region_donors[:, None] + stats.center
     arrays.append(con, "ahba_regional_means", {
         "gene_symbol": pa.array(stats.genes), "entrez_id": pa.array(stats.entrez),
         "means": arrays.lists(regional.T)})
@@ -209,8 +219,8 @@ def _write_markers(con: duckdb.DuckDBPyConnection, stats: Stats) -> None:
         s1, q1 = region_s[chunk], region_q[chunk]
         m1, m2, t, df = tdist.welch(n1, s1, q1, total_n - n1, total_s - s1, total_q - q1)
         for row, region in enumerate(chunk):
-            batch = _markers_of(int(tree.regions[region]), symbols, int(n1[row, 0]), total_n,
-                                m1[row], m2[row], t[row], df[row])
+            batch = _markers_of(int(tree.regions[region]), symbols, stats.center,
+                                int(n1[row, 0]), total_n, m1[row], m2[row], t[row], df[row])
             if batch is not None:
                 batches.append(batch)
     if batches:
@@ -219,8 +229,8 @@ def _write_markers(con: duckdb.DuckDBPyConnection, stats: Stats) -> None:
             for name in batches[0]})
 
 
-def _markers_of(structure_id: int, symbols: np.ndarray, n1: int, total_n: int, m1, m2, t,
-                df) -> dict | None:
+def _markers_of(structure_id: int, symbols: np.ndarray, center: np.ndarray, n1: int,
+                total_n: int, m1, m2, t, df) -> dict | None:
     valid = np.isfinite(t)
     m = int(valid.sum())
     candidates = np.flatnonzero(valid & (t > T_CANDIDATE))
@@ -241,6 +251,7 @@ def _markers_of(structure_id: int, symbols: np.ndarray, n1: int, total_n: int, m
             "rank": np.arange(1, k + 1, dtype=np.int32),
             "n_structure": np.full(k, n1, dtype=np.int32),
             "n_rest": np.full(k, total_n - n1, dtype=np.int32),
-            "mean_structure": m1[chosen], "mean_rest": m2[chosen],
+            "mean_structure": m1[chosen] + center[chosen],
+            "mean_rest": m2[chosen] + center[chosen],
             "log2_fold_change": fold[top], "t": t[chosen], "df": df[chosen],
             "p_value": p[top], "q_value": q[top]}

@@ -39,14 +39,13 @@ def load(con: duckdb.DuckDBPyConnection, donors: list[Donor], report: Report) ->
         con.execute(f"select structure_id from {samples_table(d)}").fetchnumpy()["structure_id"]
         for d in donors]))
     stats = derive.Stats(derive.tree(con, leaves, report), probes.genes, probes.entrez)
-    centers: list[np.ndarray] = []
     total = sum(d.size("expression") + d.size("pacall") for d in donors)
     with arrays.uncompressed(con), progress.bar("AHBA microarray", total, unit="B") as bar:
         for donor, matrices, seconds in _parsed(donors, probes, wells, bar):
             started = time.perf_counter()
             structures = con.execute(f"select structure_id from {samples_table(donor)}"
                                      ).fetchnumpy()["structure_id"]
-            _store(con, donor, matrices, probes, stats, stats.leaf_of(structures), centers)
+            _store(con, donor, matrices, probes, stats, stats.leaf_of(structures))
             for role, parsed in matrices.items():
                 _log(con, donor, role, parsed.md5, len(probes.probe_id))
                 donor.release(role)
@@ -55,7 +54,7 @@ def load(con: duckdb.DuckDBPyConnection, donors: list[Donor], report: Report) ->
                           f"{len(probes.probe_id):,} probes, {mb:,.0f} MB parsed in "
                           f"{seconds:.1f} s, stored in {time.perf_counter() - started:.1f} s")
         stats.write(con)
-    _write_genes(con, probes, centers[0])
+    _write_genes(con, probes, stats.center)
     for donor in donors:
         for role in ("probes", "sample_annot"):
             source = donor.files[role]
@@ -134,8 +133,7 @@ def _parsed(donors: list[Donor], probes: ProbeSet, wells: dict[int, np.ndarray],
 
 
 def _store(con: duckdb.DuckDBPyConnection, donor: Donor, matrices: dict[str, matrix.Matrix],
-           probes: ProbeSet, stats: derive.Stats, leaves: np.ndarray,
-           centers: list[np.ndarray]) -> None:
+           probes: ProbeSet, stats: derive.Stats, leaves: np.ndarray) -> None:
     """Append one donor: measurements as codes, gene-level values (centered, single
     precision); feed the gene-level values (double) to the statistics."""
     expression, present = matrices["expression"].columns, matrices["pacall"].columns
@@ -156,10 +154,7 @@ def _store(con: duckdb.DuckDBPyConnection, donor: Donor, matrices: dict[str, mat
         codes_by_sample[j] = scratch
         np.divide(np.bincount(gene_index, weights=values[refseq], minlength=n_genes), counts,
                   out=gene_values)
-        stats.add(int(leaves[j]), gene_values)
-        if not centers:  # the first sample of the first donor: a provisional center
-            centers.append(gene_values.copy())
-        np.subtract(gene_values, centers[0], out=genes_by_sample[j], casting="same_kind")
+        genes_by_sample[j] = stats.add(int(leaves[j]), gene_values)  # centered
         expression[j] = present[j] = None  # free as we go
     stats.end_donor()
     arrays.append(con, "ahba_expression_arrays", {

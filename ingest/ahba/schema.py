@@ -93,7 +93,8 @@ create table if not exists ahba_leaves (
 LEAF_STATS = """
 create table if not exists ahba_leaf_stats (
     gene_symbol varchar not null,
-    sums double[] not null,             -- [leaf_pos]: sum of gene-level values, donors pooled
+    sums double[] not null,             -- [leaf_pos]: sum of gene-level values minus the gene's
+                                        -- center (ahba_genes.center), donors pooled
     sumsqs double[] not null            -- [leaf_pos]: sum of their squares
 )
 """
