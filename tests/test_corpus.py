@@ -25,7 +25,7 @@ Rows = list[list[str]]
 class Case:
     kind: str  # brainwh ingest KIND
     file: str  # path inside the release
-    breaks: Callable[[Path], None]  # breaks the copied file in place
+    breaks: Callable[[Path], Path | None]  # breaks the copied file; may return what to load
     expect: tuple[str, ...]  # fragments the message must contain
     load_folder: bool = False  # pass the file's folder (taxonomy needs its siblings)
 
@@ -89,6 +89,38 @@ TAXONOMY = "metadata/WMB-taxonomy/20231215"
 SPECIMENS = "cell_types/cell_types_specimen_details.csv"
 FEATURES = "cell_types/ephys_features.csv"
 MORPHOLOGY = "cell_types/morphology_features.csv"
+DONOR = "ahba/normalized_microarray_donor9861"
+
+
+def drop_last_line(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+
+
+def matrix_value(row: int, column: int, value: str):
+    def apply(path: Path) -> None:
+        lines = path.read_text().splitlines(keepends=True)
+        fields = lines[row].rstrip("\n").split(",")
+        fields[column] = value
+        lines[row] = ",".join(fields) + "\n"
+        path.write_text("".join(lines))
+    return apply
+
+
+def zip_without(member: str):
+    """The donor folder as Allen's download zip, with one member missing."""
+    def apply(path: Path) -> Path:
+        import zipfile
+
+        folder = path.parent
+        archive = folder.parent / f"{folder.name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for item in sorted(folder.iterdir()):
+                if item.name != member:
+                    zipped.write(item, item.name)
+        shutil.rmtree(folder)
+        return archive
+    return apply
 
 CASES: dict[str, Case] = {
     # structure ontology
@@ -157,6 +189,32 @@ CASES: dict[str, Case] = {
     "morphology wrong type": Case(
         "ephys", MORPHOLOGY, set_cell(2, "number_stems", "many"),
         ("line 3", "number_stems")),
+    # AHBA microarray (a donor folder, as downloaded)
+    "microarray columns disagree with SampleAnnot": Case(
+        "microarray", f"{DONOR}/SampleAnnot.csv", drop_last_line,
+        ("MicroarrayExpression.csv", "line 1", "SampleAnnot.csv"), load_folder=True),
+    "microarray value not a number": Case(
+        "microarray", f"{DONOR}/MicroarrayExpression.csv", matrix_value(2, 4, "n/a"),
+        ("line 3", "expected a number", "'n/a'"), load_folder=True),
+    "microarray truncated matrix": Case(
+        "microarray", f"{DONOR}/MicroarrayExpression.csv", truncate,
+        ("MicroarrayExpression.csv", "line ", "truncated"), load_folder=True),
+    "microarray pacall not 0 or 1": Case(
+        "microarray", f"{DONOR}/PACall.csv", matrix_value(3, 2, "7"),
+        ("PACall.csv", "line 4"), load_folder=True),
+    "microarray structure not in ontology": Case(
+        "microarray", f"{DONOR}/SampleAnnot.csv", set_cell(2, "structure_id", "999999"),
+        ("SampleAnnot.csv", "line 3", "structure_id 999999 is not in the human ontology"),
+        load_folder=True),
+    "microarray sampleannot missing column": Case(
+        "microarray", f"{DONOR}/SampleAnnot.csv", rename_column("well_id", "well"),
+        ("SampleAnnot.csv", "line 1", "well_id"), load_folder=True),
+    "microarray probes binary garbage": Case(
+        "microarray", f"{DONOR}/Probes.csv", garbage, ("Probes.csv", "binary"),
+        load_folder=True),
+    "microarray zip missing a member": Case(
+        "microarray", f"{DONOR}/PACall.csv", zip_without("PACall.csv"),
+        ("the zip has no PACall.csv",), load_folder=True),
 }
 
 
@@ -183,14 +241,15 @@ def test_broken_input_costs_nothing(name, tiny_release, loaded_copy, tmp_path, c
     else:
         broken.parent.mkdir(parents=True)
         shutil.copyfile(source, broken)
-    case.breaks(broken)
+    replaced = case.breaks(broken)
     db = loaded_copy(name)
     before = snapshot(db)
-    target = broken.parent if case.load_folder else broken
+    target = replaced or (broken.parent if case.load_folder else broken)
     result = cli("ingest", case.kind, str(target), "--db", str(db))
     assert result.exit_code == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert str(broken) in result.stderr, result.stderr
+    named = replaced or (broken.parent if case.load_folder else broken)
+    assert str(named) in result.stderr, result.stderr
     assert "hint:" in result.stderr
     for fragment in case.expect:
         assert fragment in result.stderr, (fragment, result.stderr)
@@ -199,5 +258,5 @@ def test_broken_input_costs_nothing(name, tiny_release, loaded_copy, tmp_path, c
 
 def test_corpus_covers_every_source_format():
     kinds = {case.kind for case in CASES.values()}
-    assert {"ontology", "cells", "taxonomy", "ephys"} <= kinds
+    assert {"ontology", "cells", "taxonomy", "ephys", "microarray"} <= kinds
     assert len(CASES) >= 30

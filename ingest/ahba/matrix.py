@@ -172,8 +172,8 @@ def _probe_order(donor: Donor, source: SourceFile, ids: np.ndarray, probes: Prob
     missing = [int(p) for p in probes.probe_id if int(p) not in position]
     if missing:
         raise DataError(f"{donor.label}: {len(missing)} probe(s) of Probes.csv have no row, "
-                        f"e.g. probe_id {missing[0]}", file=source.origin,
-                        column=_column_name(0, wells),
+                        f"e.g. probe_id {missing[0]}; the file ends at line {len(ids)}",
+                        file=source.origin, line=len(ids), column=_column_name(0, wells),
                         hint="the file is truncated: download it again")
     return np.array([position[int(p)] for p in probes.probe_id])
 
