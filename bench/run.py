@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ["bench.cells", "bench.server"]  # each module has run(workdir: Path, args) -> None
+# each module has run(workdir: Path, args) -> None
+SUITES = ["bench.cells", "bench.server", "bench.microarray"]
 
 
 def main() -> None:

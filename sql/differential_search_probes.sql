@@ -58,13 +58,17 @@ positions as (
     group by donor_id
 ),
 
--- values as integer micro-units (code >> 1), so the sums are exact
+-- values as integer micro-units decoded from the codes (see ahba_expression), so the sums
+-- are exact
 picked as (
     select
         e.probe_id,
-        list_transform(list_select(e.codes, p.target_index), lambda c: (c >> 1)::hugeint) as vt,
-        list_transform(list_select(e.codes, p.contrast_index), lambda c: (c >> 1)::hugeint)
-            as vc
+        list_transform(p.target_index, lambda j:
+            ((((e.codes[(j + 1) // 2] >> (32 * ((j - 1) % 2))) & 4294967295)::bigint
+              - 2147483648) >> 1)::hugeint) as vt,
+        list_transform(p.contrast_index, lambda j:
+            ((((e.codes[(j + 1) // 2] >> (32 * ((j - 1) % 2))) & 4294967295)::bigint
+              - 2147483648) >> 1)::hugeint) as vc
     from ahba_expression_arrays as e
     join positions as p on p.donor_id = e.donor_id
 ),

@@ -18,7 +18,7 @@ import pyarrow as pa
 from ingest.ahba import arrays, derive, matrix, metadata
 from ingest.ahba.donors import Donor, donor_facts
 from ingest.ahba.metadata import ProbeSet, probes_table, samples_table
-from ingest.ahba.schema import CODE_SCALE, DDL
+from ingest.ahba.schema import CODE_OFFSET, CODE_SCALE, DDL
 from ingest.base import Report, SourceFile, check_md5, log_file
 from warehouse import progress
 
@@ -45,7 +45,9 @@ def load(con: duckdb.DuckDBPyConnection, donors: list[Donor], report: Report) ->
             started = time.perf_counter()
             structures = con.execute(f"select structure_id from {samples_table(donor)}"
                                      ).fetchnumpy()["structure_id"]
-            _store(con, donor, matrices, probes, stats, stats.leaf_of(structures))
+            for table, columns in _encode(donor, matrices, probes, stats,
+                                          stats.leaf_of(structures)):
+                arrays.append(con, table, columns)
             for role, parsed in matrices.items():
                 _log(con, donor, role, parsed.md5, len(probes.probe_id))
                 donor.release(role)
@@ -132,16 +134,18 @@ def _parsed(donors: list[Donor], probes: ProbeSet, wells: dict[int, np.ndarray],
         yield donor, parsed, time.perf_counter() - started
 
 
-def _store(con: duckdb.DuckDBPyConnection, donor: Donor, matrices: dict[str, matrix.Matrix],
-           probes: ProbeSet, stats: derive.Stats, leaves: np.ndarray) -> None:
-    """Append one donor: measurements as codes, gene-level values (centered, single
-    precision); feed the gene-level values (double) to the statistics."""
+def _encode(donor: Donor, matrices: dict[str, matrix.Matrix], probes: ProbeSet,
+            stats: derive.Stats, leaves: np.ndarray) -> list[tuple[str, dict]]:
+    """One donor's rows: the measurements as codes (see schema), the gene-level values
+    (centered, single precision); the gene-level values (double) go to the statistics."""
     expression, present = matrices["expression"].columns, matrices["pacall"].columns
     n, n_probes, n_genes = len(expression), len(probes.probe_id), len(probes.genes)
     refseq = probes.gene_of_probe >= 0
     gene_index = probes.gene_of_probe[refseq]
     counts = probes.probes_per_gene.astype(np.float64)
-    codes_by_sample = np.empty((n, n_probes), dtype=np.int32)
+    # two samples per 64-bit element (DuckDB's cost is per element): an even number of lanes
+    codes_by_sample = np.empty((n + n % 2, n_probes), dtype=np.uint32)
+    codes_by_sample[n:] = 0  # the padding lane of an odd sample count
     genes_by_sample = np.empty((n, n_genes), dtype=np.float32)
     scratch = np.empty(n_probes, dtype=np.float64)
     gene_values = np.empty(n_genes, dtype=np.float64)
@@ -151,16 +155,19 @@ def _store(con: duckdb.DuckDBPyConnection, donor: Donor, matrices: dict[str, mat
         np.rint(scratch, out=scratch)
         scratch *= 2
         scratch += present[j]
+        scratch += CODE_OFFSET
         codes_by_sample[j] = scratch
         np.divide(np.bincount(gene_index, weights=values[refseq], minlength=n_genes), counts,
                   out=gene_values)
         genes_by_sample[j] = stats.add(int(leaves[j]), gene_values)  # centered
         expression[j] = present[j] = None  # free as we go
     stats.end_donor()
-    arrays.append(con, "ahba_expression_arrays", {
-        "donor_id": pa.array(np.full(n_probes, donor.uid, dtype=np.int32)),
-        "probe_id": pa.array(probes.probe_id), "codes": arrays.lists(codes_by_sample.T)})
+    codes = arrays.lists(np.ascontiguousarray(codes_by_sample.T).view(np.uint64))
     del codes_by_sample
-    arrays.append(con, "ahba_gene_samples", {
-        "donor_id": pa.array(np.full(n_genes, donor.uid, dtype=np.int32)),
-        "gene_symbol": pa.array(probes.genes), "centered": arrays.lists(genes_by_sample.T)})
+    return [("ahba_expression_arrays", {
+                "donor_id": pa.array(np.full(n_probes, donor.uid, dtype=np.int32)),
+                "probe_id": pa.array(probes.probe_id), "codes": codes}),
+            ("ahba_gene_samples", {
+                "donor_id": pa.array(np.full(n_genes, donor.uid, dtype=np.int32)),
+                "gene_symbol": pa.array(probes.genes),
+                "centered": arrays.lists(genes_by_sample.T)})]

@@ -1,17 +1,21 @@
 """The AHBA tables. Created empty in every warehouse so the views over them always bind.
 
 Physical layout, chosen by measuring (README "Allen Human Brain Atlas"): arrays, one row per
-donor and probe, one 32-bit element per measurement (DuckDB's append costs ~25-40 ns per
-element whatever its width, and a long table needs three); the long form (`ahba_expression`)
-is a view. Gene-level values are arrays per donor and gene; the per-structure statistics every
-query needs are computed during the load, in double precision.
+donor and probe, two 32-bit measurement codes per element (DuckDB's append costs ~25-40 ns per
+element whatever its width, and a long table would need three elements per measurement); the
+long form (`ahba_expression`) is a view. Gene-level values are arrays per donor and gene; the
+per-structure statistics every query needs are computed during the load, in double precision.
 """
 
 from __future__ import annotations
 
-# code = round(expression * 1e6) * 2 + present: one 32-bit element per measurement (the
-# expression to 6 decimals, like a float32 at these magnitudes; the PACall flag in the low bit)
+# Each measurement is a 32-bit code: round(expression * 1e6) * 2 + present + 2^31 (the
+# expression to 6 decimals, as precise as a float32 at these magnitudes; the PACall flag in the
+# low bit; offset so it is unsigned). Two samples share one UBIGINT element: sample j (1-based)
+# is bits 32 * ((j - 1) % 2) and up of element (j + 1) // 2. Measured: DuckDB's append costs
+# per element, nearly whatever its width, so two codes per element halve the load's biggest cost.
 CODE_SCALE = 1_000_000
+CODE_OFFSET = 2**31
 CODE_LIMIT = 1_000  # |expression| must stay below this (log2 intensities are 0-20)
 
 DONORS = """
@@ -57,11 +61,11 @@ create table if not exists ahba_samples (
     mni_z double
 )
 """
-EXPRESSION = f"""
+EXPRESSION = """
 create table if not exists ahba_expression_arrays (
     donor_id integer not null,
     probe_id bigint not null,
-    codes integer[] not null  -- codes[j]: sample j; round(expression * {CODE_SCALE}) * 2 + present
+    codes ubigint[] not null   -- two samples per element: see CODE_SCALE above
 )
 """
 GENES = """
