@@ -12,7 +12,7 @@
 --   entrez_id    BIGINT   its Entrez id
 --   r            DOUBLE   Pearson correlation with the seed gene (null if either is constant)
 --   n_samples    BIGINT   samples the correlation is over
--- sources: ahba_gene_samples (gene-level values per donor and sample, centered), ahba_genes,
+-- sources: ahba_gene_samples (gene-level values per sample, centered), ahba_genes,
 --   ahba_leaf_stats, ahba_leaves, ahba_samples, structures, structure_ancestors. Pure SQL.
 create or replace macro correlation_search(seed_gene, within_acronyms) as table
 with problems as (
@@ -29,37 +29,34 @@ with problems as (
 
 sample_chosen as (
     select
-        x.donor_id,
-        x.sample_index,
+        x.array_index,
         coalesce(bool_or(list_contains(within_acronyms, s.acronym)), false) as chosen
     from ahba_samples as x
     left join structure_ancestors as a on a.species = 'human' and a.structure_id = x.structure_id
     left join structures as s on s.species = 'human' and s.structure_id = a.ancestor_id
-    group by x.donor_id, x.sample_index
+    group by x.array_index
 ),
 
-sample_masks as (
-    select donor_id, list(chosen::int::double order by sample_index) as mask
+sample_mask as (
+    select list(chosen::int::double order by array_index) as mask
     from sample_chosen
     where coalesce((select error('correlation_search: ' || message) from problems
                     where message is not null), true)
-    group by donor_id
 ),
 
 -- the seed's (centered) values on the chosen samples, zero elsewhere
 seed as (
-    select g.donor_id, list_transform(g.centered, lambda v, i: v::double * m.mask[i]) as weights
+    select list_transform(g.centered, lambda v, i: v::double * m.mask[i]) as weights
     from ahba_gene_samples as g
-    join sample_masks as m on m.donor_id = g.donor_id
+    cross join sample_mask as m
     where g.gene_symbol = seed_gene
 ),
 
 -- sum over the chosen samples of (x - center_x) * (y - center_y)
 cross_products as (
-    select g.gene_symbol, sum(list_inner_product(g.centered::double[], s.weights)) as szz
+    select g.gene_symbol, list_inner_product(g.centered::double[], s.weights) as szz
     from ahba_gene_samples as g
-    join seed as s on s.donor_id = g.donor_id
-    group by g.gene_symbol
+    cross join seed as s
 ),
 
 leaf_mask as (

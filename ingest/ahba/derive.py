@@ -148,22 +148,21 @@ def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
 
 
 def _recompute(con: duckdb.DuckDBPyConnection, report: Report) -> None:
-    samples = con.execute("select donor_id, structure_id from ahba_samples "
-                          "order by donor_id, sample_index").fetchnumpy()
+    samples = con.execute("select donor_id, structure_id, array_index from ahba_samples "
+                          "order by array_index").fetchnumpy()
     genes = con.execute("select gene_symbol, entrez_id, center from ahba_genes "
                         "order by gene_symbol").fetchnumpy()
     stats = Stats(tree(con, np.unique(samples["structure_id"]), report),
                   genes["gene_symbol"].tolist(), genes["entrez_id"].tolist(),
                   genes["center"].astype(np.float64))
+    table = con.sql("select centered from ahba_gene_samples order by gene_symbol"
+                    ).to_arrow_table()
+    values = table.column("centered").combine_chunks().values.to_numpy()
+    values = values.reshape(table.num_rows, -1)  # genes x samples (array_index order)
+    leaves = stats.leaf_of(samples["structure_id"])
     for donor in np.unique(samples["donor_id"]).tolist():
-        table = con.sql("select centered from ahba_gene_samples where donor_id = "
-                        f"{int(donor)} order by gene_symbol").to_arrow_table()
-        column = table.column("centered").combine_chunks()
-        values = column.values.to_numpy().reshape(table.num_rows, -1).astype(np.float64)
-        values += genes["center"][:, None]
-        leaves = stats.leaf_of(samples["structure_id"][samples["donor_id"] == donor])
-        for j, leaf in enumerate(leaves.tolist()):
-            stats.add(leaf, values[:, j])
+        for k in np.flatnonzero(samples["donor_id"] == donor).tolist():
+            stats.add(int(leaves[k]), values[:, samples["array_index"][k] - 1] + stats.center)
         stats.end_donor()
     # the pooled per-leaf sums of the load (double precision) stay; the rest follows the tree
     stored = con.execute("select sums, sumsqs from ahba_leaf_stats order by gene_symbol"

@@ -40,14 +40,22 @@ def load(con: duckdb.DuckDBPyConnection, donors: list[Donor], report: Report) ->
         for d in donors]))
     stats = derive.Stats(derive.tree(con, leaves, report), probes.genes, probes.entrez)
     total = sum(d.size("expression") + d.size("pacall") for d in donors)
+    # gene-level values of all samples, written once at the end (one row per gene): appending
+    # per donor would rewrite the table's row group at every donor
+    pooled = np.empty((sum(n_samples.values()), len(probes.genes)), dtype=np.float32)
+    offsets = dict(zip([d.uid for d in donors],
+                       np.cumsum([0] + [n_samples[d.uid] for d in donors]).tolist(),
+                       strict=False))
     with arrays.uncompressed(con), progress.bar("AHBA microarray", total, unit="B") as bar:
         for donor, matrices, seconds in _parsed(donors, probes, wells, bar):
             started = time.perf_counter()
             structures = con.execute(f"select structure_id from {samples_table(donor)}"
                                      ).fetchnumpy()["structure_id"]
-            for table, columns in _encode(donor, matrices, probes, stats,
-                                          stats.leaf_of(structures)):
-                arrays.append(con, table, columns)
+            first = offsets[donor.uid]
+            rows = pooled[first:first + n_samples[donor.uid]]
+            arrays.append(con, "ahba_expression_arrays",
+                          _encode(donor, matrices, probes, stats, stats.leaf_of(structures),
+                                  rows))
             for role, parsed in matrices.items():
                 _log(con, donor, role, parsed.md5, len(probes.probe_id))
                 donor.release(role)
@@ -55,6 +63,9 @@ def load(con: duckdb.DuckDBPyConnection, donors: list[Donor], report: Report) ->
             progress.note(f"  {donor.label}: {n_samples[donor.uid]:,} samples x "
                           f"{len(probes.probe_id):,} probes, {mb:,.0f} MB parsed in "
                           f"{seconds:.1f} s, stored in {time.perf_counter() - started:.1f} s")
+        arrays.append(con, "ahba_gene_samples", {
+            "gene_symbol": pa.array(probes.genes), "centered": arrays.lists(pooled.T)})
+        del pooled
         stats.write(con)
     _write_genes(con, probes, stats.center)
     for donor in donors:
@@ -85,6 +96,7 @@ def _write_metadata(con: duckdb.DuckDBPyConnection, donors: list[Donor],
                                         metadata.PROBE_TYPES)}, entrez_id is not null
         from {reference}
         """)
+    offset = 0
     for donor in donors:
         table = samples_table(donor)
         columns = metadata.select_columns(con, table, metadata.SAMPLE_COLUMNS,
@@ -92,9 +104,11 @@ def _write_metadata(con: duckdb.DuckDBPyConnection, donors: list[Donor],
         con.execute(
             f"""
             insert into ahba_samples by name
-            select {donor.uid} as donor_id, row_number() over () as sample_index, *
+            select {donor.uid} as donor_id, row_number() over () as sample_index,
+                   {offset} + row_number() over () as array_index, *
             from (select {columns} from {table})
             """)
+        offset += con.execute(f"select count(*) from {table}").fetchone()[0]
     facts = donor_facts()
     for uid in sorted(set(facts) | {d.uid for d in donors}):
         row = facts.get(uid, {})
@@ -135,9 +149,10 @@ def _parsed(donors: list[Donor], probes: ProbeSet, wells: dict[int, np.ndarray],
 
 
 def _encode(donor: Donor, matrices: dict[str, matrix.Matrix], probes: ProbeSet,
-            stats: derive.Stats, leaves: np.ndarray) -> list[tuple[str, dict]]:
-    """One donor's rows: the measurements as codes (see schema), the gene-level values
-    (centered, single precision); the gene-level values (double) go to the statistics."""
+            stats: derive.Stats, leaves: np.ndarray, genes_by_sample: np.ndarray) -> dict:
+    """One donor's measurements as codes (see schema), one row per probe; its gene-level
+    values go to `genes_by_sample` (centered, single precision) and, in double, to the
+    statistics."""
     expression, present = matrices["expression"].columns, matrices["pacall"].columns
     n, n_probes, n_genes = len(expression), len(probes.probe_id), len(probes.genes)
     refseq = probes.gene_of_probe >= 0
@@ -146,7 +161,6 @@ def _encode(donor: Donor, matrices: dict[str, matrix.Matrix], probes: ProbeSet,
     # two samples per 64-bit element (DuckDB's cost is per element): an even number of lanes
     codes_by_sample = np.empty((n + n % 2, n_probes), dtype=np.uint32)
     codes_by_sample[n:] = 0  # the padding lane of an odd sample count
-    genes_by_sample = np.empty((n, n_genes), dtype=np.float32)
     scratch = np.empty(n_probes, dtype=np.float64)
     gene_values = np.empty(n_genes, dtype=np.float64)
     for j in range(n):
@@ -163,11 +177,5 @@ def _encode(donor: Donor, matrices: dict[str, matrix.Matrix], probes: ProbeSet,
         expression[j] = present[j] = None  # free as we go
     stats.end_donor()
     codes = arrays.lists(np.ascontiguousarray(codes_by_sample.T).view(np.uint64))
-    del codes_by_sample
-    return [("ahba_expression_arrays", {
-                "donor_id": pa.array(np.full(n_probes, donor.uid, dtype=np.int32)),
-                "probe_id": pa.array(probes.probe_id), "codes": codes}),
-            ("ahba_gene_samples", {
-                "donor_id": pa.array(np.full(n_genes, donor.uid, dtype=np.int32)),
-                "gene_symbol": pa.array(probes.genes),
-                "centered": arrays.lists(genes_by_sample.T)})]
+    return {"donor_id": pa.array(np.full(n_probes, donor.uid, dtype=np.int32)),
+            "probe_id": pa.array(probes.probe_id), "codes": codes}

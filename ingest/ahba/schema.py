@@ -3,7 +3,7 @@
 Physical layout, chosen by measuring (README "Allen Human Brain Atlas"): arrays, one row per
 donor and probe, two 32-bit measurement codes per element (DuckDB's append costs ~25-40 ns per
 element whatever its width, and a long table would need three elements per measurement); the
-long form (`ahba_expression`) is a view. Gene-level values are arrays per donor and gene; the
+long form (`ahba_expression`) is a view. Gene-level values are one array per gene (all samples); the
 per-structure statistics every query needs are computed during the load, in double precision.
 """
 
@@ -46,6 +46,7 @@ SAMPLES = """
 create table if not exists ahba_samples (
     donor_id integer not null,
     sample_index integer not null,      -- 1-based: matrix column j = SampleAnnot row j
+    array_index integer not null,       -- 1-based position in ahba_gene_samples' arrays
     well_id bigint not null,            -- unique across donors (abagen's key for MNI fixes)
     structure_id bigint not null,       -- human ontology (graph 10)
     structure_acronym varchar,
@@ -79,11 +80,11 @@ create table if not exists ahba_genes (
 """
 GENE_SAMPLES = """
 create table if not exists ahba_gene_samples (
-    donor_id integer not null,
     gene_symbol varchar not null,
-    centered float[] not null           -- [j]: mean of the gene's probes in sample j, minus
-                                        -- ahba_genes.center (so single precision keeps ~7
-                                        -- significant digits of the variation)
+    centered float[] not null           -- [ahba_samples.array_index]: mean of the gene's probes
+                                        -- in that sample minus ahba_genes.center (so single
+                                        -- precision keeps ~7 significant digits of the
+                                        -- variation); all donors, one row per gene
 )
 """
 LEAVES = """
