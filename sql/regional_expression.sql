@@ -5,7 +5,7 @@
 -- question: How strongly is each gene expressed in each human brain structure? A sample is in
 --   structure S when its structure is S or a descendant of S (human ontology); a gene's value
 --   in a sample is the mean of its probes (RefSeq probes only); mean_expression is the mean over
---   donors of the mean over that donor's samples in S (as Allen's web services and abagen do).
+--   donors of the mean over that donor's samples in S (each donor weighs the same).
 -- grain: one row per gene and human structure that has samples
 -- columns:
 --   gene_symbol        VARCHAR  gene (probes with an Entrez id, collapsed by gene symbol)
