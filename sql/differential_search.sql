@@ -21,7 +21,7 @@
 --   df                DOUBLE   Welch-Satterthwaite degrees of freedom
 --   p_value           DOUBLE   one-sided: P(T > t), target greater than contrast
 --   q_value           DOUBLE   Benjamini-Hochberg over the genes with a p-value
--- sources: ahba_leaf_stats and ahba_leaves (per-structure sums, computed at build), ahba_genes,
+-- sources: welch_t, welch_dof, ahba_leaf_stats and ahba_leaves (per-structure sums, computed at build), ahba_genes,
 --   structures, structure_ancestors; t_dist_sf. Pure SQL: works from any DuckDB client.
 create or replace macro differential_search(target_acronyms, contrast_acronyms) as table
 with unknown as (
@@ -86,10 +86,8 @@ moments as (
 welch as (
     select
         *,
-        case when e_t + e_c > 0 then (mean_t - mean_c) / sqrt(e_t + e_c) end as t_stat,
-        case when e_t + e_c > 0
-            then (e_t + e_c) * (e_t + e_c) / (e_t * e_t / (n_t - 1) + e_c * e_c / (n_c - 1))
-        end as dof
+        welch_t(mean_t, mean_c, e_t, e_c) as t_stat,
+        welch_dof(e_t, e_c, n_t, n_c) as dof
     from moments
 ),
 

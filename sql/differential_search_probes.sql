@@ -23,7 +23,7 @@
 --   df                DOUBLE   Welch-Satterthwaite degrees of freedom
 --   p_value           DOUBLE   one-sided: P(T > t)
 --   q_value           DOUBLE   Benjamini-Hochberg over the probes with a p-value
--- sources: ahba_expression_arrays, ahba_samples, ahba_probes, structures, structure_ancestors;
+-- sources: welch_t, welch_dof, ahba_expression_arrays, ahba_samples, ahba_probes, structures, structure_ancestors;
 --   t_dist_sf. Sums are exact integer sums of the stored micro-unit codes.
 create or replace macro differential_search_probes(target_acronyms, contrast_acronyms) as table
 with unknown as (
@@ -103,10 +103,8 @@ moments as (
 welch as (
     select
         *,
-        case when e_t + e_c > 0 then (mean_t - mean_c) / sqrt(e_t + e_c) end as t_stat,
-        case when e_t + e_c > 0
-            then (e_t + e_c) * (e_t + e_c) / (e_t * e_t / (n_t - 1) + e_c * e_c / (n_c - 1))
-        end as dof
+        welch_t(mean_t, mean_c, e_t, e_c) as t_stat,
+        welch_dof(e_t, e_c, n_t, n_c) as dof
     from moments
 ),
 
