@@ -10,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from bench.common import line, run_command, run_python, timed, verdict
+from bench.common import generated, line, run_command, run_python, timed, verdict
 
 QUESTION = ("select cell_type, n_cells, fraction from composition where region_kind = 'roi' "
             "and region_acronym = 'MOp' and level = 'subclass' order by n_cells desc")
@@ -19,15 +19,7 @@ QUESTION = ("select cell_type, n_cells, fraction from composition where region_k
 def ensure_release(workdir: Path, scale: str) -> Path:
     from ingest.sample import abc, ontology
 
-    release = workdir / f"abc-{scale}"
-    marker = release / ".complete"
-    if not marker.exists():
-        print(f"  generating the {scale} ABC release in {release} ...", flush=True)
-        shutil.rmtree(release, ignore_errors=True)
-        ontology.write(release, scale, 42)
-        abc.write(release, scale, 42)
-        marker.touch()
-    return release
+    return generated(workdir, "abc", scale, [ontology.write, abc.write])
 
 
 def run(workdir: Path, args) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def timed(fn: Callable[[], object], repeat: int = 1) -> float:
@@ -37,6 +39,22 @@ def run_command(args: list[str]) -> tuple[float, float]:
     wall = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
     return wall, peak
+
+
+def generated(workdir: Path, name: str, scale: str,
+              writers: list[Callable[[Path, str, int], None]]) -> Path:
+    """A sample release under workdir, written once by `writers` and reused by later runs."""
+    release = workdir / f"{name}-{scale}"
+    marker = release / ".complete"
+    if not marker.exists():
+        print(f"  generating the {scale} {name} release in {release} ...", flush=True)
+        shutil.rmtree(release, ignore_errors=True)
+        started = time.perf_counter()
+        for write in writers:
+            write(release, scale, 42)
+        marker.touch()
+        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+    return release
 
 
 def line(label: str, value: str, note: str = "") -> None:

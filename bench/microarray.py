@@ -10,13 +10,12 @@ Targets (issue 3), at full scale (six donors, 3,702 samples, 58,692 probes):
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.common import line, timed, verdict
+from bench.common import generated, line, timed, verdict
 
 GENE = "PPP1R1B"
 QUERIES = {
@@ -46,16 +45,7 @@ WHOLE = ("select gene_symbol, structure_id, mean_expression, n_samples, n_donors
 def ensure_release(workdir: Path, scale: str) -> Path:
     from ingest.sample import microarray
 
-    release = workdir / f"ahba-{scale}"
-    marker = release / ".complete"
-    if not marker.exists():
-        print(f"  generating the {scale} AHBA release in {release} ...", flush=True)
-        shutil.rmtree(release, ignore_errors=True)
-        started = time.perf_counter()
-        microarray.write(release, scale, 42)
-        marker.touch()
-        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
-    return release / "ahba"
+    return generated(workdir, "ahba", scale, [microarray.write]) / "ahba"
 
 
 def matrices(root: Path) -> list[Path]:
