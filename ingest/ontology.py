@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -389,16 +388,18 @@ def _arrow(nodes: list[Node], species: str, graph: int) -> tuple[pa.Table, pa.Ta
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
     for statement in DDL:
         con.execute(statement)
-    loaded_graphs: dict[int, str] = {}
-    for source in _distinct(sources):
+    loaded_graphs: dict[int, tuple[str, str]] = {}  # graph -> (md5, origin)
+    for source in sources:
         md5 = check_md5(source)
+        if source.role == "ahba_ontology" and any(md5 == m for m, _ in loaded_graphs.values()):
+            continue  # AHBA ships the same Ontology.csv in every donor folder: load it once
         nodes, skipped, graph = read(source)
         species = GRAPH_SPECIES[graph]
-        if graph in loaded_graphs and loaded_graphs[graph] != md5:
+        if graph in loaded_graphs and loaded_graphs[graph][0] != md5:
             raise DataError(f"a second, different ontology for graph {graph} in the same load",
                             file=source.origin, hint=f"load one file per graph; the first was "
-                            f"{[s.origin for s in sources][0]}")
-        loaded_graphs[graph] = md5
+                            f"{loaded_graphs[graph][1]}")
+        loaded_graphs[graph] = (md5, source.origin)
         notes = []
         if skipped:
             notes.append(f"skipped {len(skipped)} row(s) without a structure_id_path: "
@@ -416,13 +417,3 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
         log_file(con, source, kind=KIND, table="structures", rows=len(nodes), md5=md5,
                  notes=notes)
 
-
-def _distinct(sources: list[SourceFile]) -> Iterator[SourceFile]:
-    """AHBA ships the same Ontology.csv in every donor folder: load identical files once."""
-    seen: set[tuple[int, str]] = set()
-    for source in sources:
-        key = (source.path.stat().st_size, source.path.read_bytes()[:4096].hex())
-        if source.role == "ahba_ontology" and key in seen:
-            continue
-        seen.add(key)
-        yield source
