@@ -123,15 +123,29 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
     for role, source in by_role.items():
         table = "cell_type_terms" if role in ("cluster_annotation_term",
                                               "cluster_annotation_term_set") else "cell_types"
-        log_file(con, source, kind=KIND, table=table, rows=_data_rows(source.path),
+        log_file(con, source, kind=KIND, table=table, rows=_rows_read(con, role, source.path),
                  md5=md5s[role], taxonomy_version=version)
     if rows == 0:
         raise DataError("cluster.csv lists no clusters", file=cluster.origin, line=2,
                         hint="download the taxonomy again")
 
 
+_LOADED_AS = {"cluster": "_tax_cluster", "cluster_annotation_term": "_tax_terms",
+              "cluster_membership": "_tax_membership",
+              "cluster_membership_pivoted": "_tax_pivoted"}
+
+
+def _rows_read(con: duckdb.DuckDBPyConnection, role: str, path: Path) -> int:
+    """Rows of a taxonomy file, for the ingest log: from its loaded table when it has one."""
+    table = _LOADED_AS.get(role)
+    if table and con.execute("select count(*) from duckdb_tables() where table_name = ?",
+                             [table]).fetchone()[0]:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+    return _data_rows(path)
+
+
 def _data_rows(path: Path) -> int:
-    """Rows read from a (small) taxonomy file, for the ingest log."""
+    """Rows of a file this load did not otherwise read (the term sets, an unused view)."""
     with open(path, newline="", encoding="utf-8") as handle:
         return max(0, sum(1 for _ in csv.reader(handle)) - 1)
 

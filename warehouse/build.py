@@ -19,7 +19,6 @@ from warehouse.errors import UsageError
 from warehouse.publish import staged
 
 # Turns a remote location (s3://, https://) into local SourceFiles; set by warehouse.remote.
-Resolver = Callable[[str], list[Path]]
 _remote_resolver: Callable[[str], dict[ModuleType, list[SourceFile]]] | None = None
 
 
@@ -116,8 +115,8 @@ def run(
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     rows = con.execute(
-        "select table_name, estimated_size from duckdb_tables() where schema_name = 'main' "
+        "select table_name from duckdb_tables() where schema_name = 'main' "
         "and not internal and not temporary order by table_name"
     ).fetchall()
     return {name: con.execute(f'select count(*) from "{name}"').fetchone()[0]
-            for name, _ in rows}
+            for (name,) in rows}

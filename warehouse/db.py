@@ -70,15 +70,6 @@ def lock_down(con: duckdb.DuckDBPyConnection, *,
     return con
 
 
-def connect_locked_down(path: Path, *, allowed_directories: list[str] | None = None):
-    """A read-only connection with file access off and configuration locked (for servers).
-
-    The file is attached to a fresh instance (see `open_isolated`), so a file published
-    since the last call is the one opened.
-    """
-    return lock_down(open_isolated(path), allowed_directories=allowed_directories)
-
-
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "select table_name from duckdb_tables() where schema_name = 'main' "
