@@ -122,3 +122,19 @@ def write_taxonomy(folder: Path) -> None:
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def ingest_refused(cli, kind: str, target: Path, db: Path, fragments, *,
+                   hint: bool = False) -> str:
+    """The bad-input contract: `brainwh ingest KIND target` exits 1 with no traceback, its
+    message holds every fragment (and a hint, when asked), and every table is as before."""
+    before = snapshot(db)
+    result = cli("ingest", kind, str(target), "--db", str(db))
+    assert result.exit_code == 1, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+    if hint:
+        assert "hint:" in result.stderr, result.stderr
+    assert snapshot(db) == before
+    return result.stderr
