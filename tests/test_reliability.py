@@ -79,16 +79,21 @@ def _same(x, y) -> bool:
     return x == y
 
 
-@pytest.mark.slow
-def test_killed_builds_never_harm_the_published_file(tmp_path):
-    """SIGKILL `brainwh build` at random moments, 20 times; the published file keeps answering."""
+def _small_build(tmp_path: Path, *, seed: int) -> tuple[Path, list[str]]:
+    """A `small` ABC release (a build of a second or two) and the command that builds it."""
     from ingest.sample import abc, ontology
 
     release = tmp_path / "release"
-    ontology.write(release, "small", 3)
-    abc.write(release, "small", 3)
+    ontology.write(release, "small", seed)
+    abc.write(release, "small", seed)
     db = tmp_path / "w.duckdb"
-    command = [sys.executable, "-m", "warehouse", "build", str(release), "--db", str(db)]
+    return db, [sys.executable, "-m", "warehouse", "build", str(release), "--db", str(db)]
+
+
+@pytest.mark.slow
+def test_killed_builds_never_harm_the_published_file(tmp_path):
+    """SIGKILL `brainwh build` at random moments, 20 times; the published file keeps answering."""
+    db, command = _small_build(tmp_path, seed=3)
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     duration = time.perf_counter() - started
@@ -111,13 +116,7 @@ def test_killed_builds_never_harm_the_published_file(tmp_path):
 
 @pytest.mark.slow
 def test_a_second_build_while_one_runs_exits_3(tmp_path):
-    from ingest.sample import abc, ontology
-
-    release = tmp_path / "release"
-    ontology.write(release, "small", 5)
-    abc.write(release, "small", 5)
-    db = tmp_path / "w.duckdb"
-    command = [sys.executable, "-m", "warehouse", "build", str(release), "--db", str(db)]
+    db, command = _small_build(tmp_path, seed=5)
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              text=True)
     lock = db.with_name(db.name + ".lock")
