@@ -102,18 +102,18 @@ def _load_only(path: Path) -> float:
 
     import duckdb
 
-    from ingest import abc_cells
-    from ingest.registry import source_file
+    from ingest import cells
+    from ingest.base import SourceFile, component_and_version
 
-    con = duckdb.connect(":memory:")
     scratch = path.parent / "load-only.duckdb"
     scratch.unlink(missing_ok=True)
     con = duckdb.connect(str(scratch))
-    for statement in abc_cells.DDL:
+    for statement in cells.DDL:
         con.execute(statement)
-    source = source_file(path, "cell_metadata")
+    component, version = component_and_version(path)
+    source = SourceFile(path=path, role="cell_metadata", component=component, version=version)
     started = time.perf_counter()
-    abc_cells._load_cells(con, source)
+    cells._load_cells(con, source)
     con.execute("checkpoint")
     elapsed = time.perf_counter() - started
     con.close()

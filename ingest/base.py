@@ -95,17 +95,26 @@ create table if not exists ingest_log (
     rows bigint,
     notes varchar,
     loaded_at timestamp with time zone not null,
-    run_id varchar                  -- the build or ingest that loaded it
+    run_id varchar,                 -- the build or ingest that loaded it
+    scope varchar                   -- the part of the table it loaded (e.g. a species), if not all
 )
 """
+# Warehouses published before the `scope` column: added when an ingest updates them.
+INGEST_LOG_MIGRATIONS = ("alter table ingest_log add column if not exists scope varchar",)
 
-_RUN_ID = {"value": uuid.uuid4().hex}
+def begin_run(con: duckdb.DuckDBPyConnection) -> str:
+    """A new build or ingest on `con`: the files it logs replace older runs' log rows for the
+    same tables. The run id lives in the connection (a temp table), not in this module."""
+    run_id = uuid.uuid4().hex
+    con.execute("create or replace temp table _brainwh_run as select ? as run_id", [run_id])
+    return run_id
 
 
-def begin_run() -> str:
-    """A new build or ingest: its files replace older runs' log rows for the same tables."""
-    _RUN_ID["value"] = uuid.uuid4().hex
-    return _RUN_ID["value"]
+def _run_id(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        return con.execute("select run_id from _brainwh_run").fetchone()[0]
+    except duckdb.CatalogException:
+        return begin_run(con)
 
 
 def log_file(
@@ -118,14 +127,22 @@ def log_file(
     md5: str,
     taxonomy_version: str | None = None,
     notes: Sequence[str] = (),
+    scope: str | None = None,
 ) -> None:
+    """Record a loaded file. Its rows replace the log rows of earlier builds or ingests for
+    the same table (and the same `scope`, when a file loads only part of a table: the mouse
+    ontology replaces the mouse ontology's rows, never the human one's)."""
     con.execute(INGEST_LOG_DDL)
+    for statement in INGEST_LOG_MIGRATIONS:
+        con.execute(statement)
+    run_id = _run_id(con)
     con.execute(
-        "delete from ingest_log where table_name = ? and run_id is distinct from ?",
-        [table, _RUN_ID["value"]],
+        "delete from ingest_log where table_name = ? and scope is not distinct from ? "
+        "and run_id is distinct from ?",
+        [table, scope, run_id],
     )
     con.execute(
-        "insert into ingest_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into ingest_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             source.origin,
             kind,
@@ -140,7 +157,8 @@ def log_file(
             rows,
             "; ".join(notes) or None,
             dt.datetime.now(dt.UTC),
-            _RUN_ID["value"],
+            run_id,
+            scope,
         ],
     )
 

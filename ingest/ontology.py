@@ -18,14 +18,12 @@ import duckdb
 import pyarrow as pa
 
 from ingest.base import Report, SourceFile, check_md5, log_file, read_header
+from ingest.probe import Probe
 from warehouse.errors import DataError
 
 KIND = "ontology"
 GRAPH_SPECIES = {1: "mouse", 17: "mouse", 10: "human", 16: "human"}
 AHBA_GRAPH = 10
-KNOWN_NAMES = ("structure_graph_download/<graph>.json", "*structures*.csv",
-               "*structures*.json", "Ontology.csv (AHBA)")
-
 STRUCTURES_DDL = """
 create table if not exists structures (
     structure_id bigint not null,
@@ -51,6 +49,11 @@ create table if not exists structure_ancestors (
 )
 """
 DDL = (STRUCTURES_DDL, ANCESTORS_DDL)
+TABLES = {"ahba_ontology": "structures", "ontology_flat": "structures",
+          "ontology_nested": "structures", "ontology_json": "structures"}
+ABC_FILES: dict[str, str] = {}
+NAMES = {"Ontology.csv": "ahba_ontology", "*structure*.csv": "ontology_flat",
+         "*structure*.json": "ontology_json"}
 
 
 @dataclass
@@ -67,18 +70,21 @@ class Node:
     line: int | None
 
 
-def recognise(path: Path) -> str | None:
-    name = path.name
-    if name == "Ontology.csv":
-        return "ahba_ontology"
-    if path.parent.name == "structure_graph_download" and path.suffix == ".json":
-        return "ontology_nested"
-    lowered = name.lower()
-    if "structure" in lowered and lowered.endswith(".csv") and "specimen" not in lowered:
-        return "ontology_flat"
-    if "structure" in lowered and lowered.endswith(".json"):
-        return "ontology_json"
+def identify(probe: Probe) -> str | None:
+    """An ontology by content, under any name: a CSV with id, acronym and structure_id_path
+    (AHBA's Ontology.csv also has hemisphere), or JSON whose objects have them (the RMA
+    `model::Structure` query, `structure_graph_download/<graph>.json` saved as `1.json`,
+    AllenSDK's and BrainGlobe's `structures.json`)."""
+    if probe.has_columns("id", "acronym", "structure_id_path"):
+        return "ahba_ontology" if "hemisphere" in probe.header else "ontology_flat"
+    if probe.has_keys("id", "acronym") and (
+            probe.has_keys("structure_id_path") or probe.has_keys("children")):
+        return "ontology_nested" if probe.has_keys("children") else "ontology_json"
     return None
+
+
+def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+    """Nothing: the closure is built at load."""
 
 
 # ------------------------------------------------------------------------ readers
@@ -114,10 +120,15 @@ def _parse_path(text, *, label: str, line: int | None, where: str) -> list[int] 
     return ids
 
 
-def _color(value) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value).lstrip("#").upper()
+def _color(value, rgb=None) -> str | None:
+    """RRGGBB from Allen's `color_hex_triplet`, else from the `rgb_triplet` [r, g, b] that
+    AllenSDK's and BrainGlobe's structures.json carry instead."""
+    if value not in (None, ""):
+        return str(value).lstrip("#").upper()
+    if isinstance(rgb, list | tuple) and len(rgb) == 3 and all(
+            isinstance(c, int) and 0 <= c <= 255 for c in rgb):
+        return "".join(f"{c:02X}" for c in rgb)
+    return None
 
 
 def read_flat_csv(path: Path, label: str) -> tuple[list[Node], list[str]]:
@@ -170,7 +181,8 @@ def _node_from_mapping(row: dict, *, label: str, where: str, line: int | None) -
                  column="graph_order")
     hemisphere = row.get("hemisphere") or None
     return Node(structure_id, str(acronym), row.get("name"), parent, path, order,
-                _color(row.get("color_hex_triplet")), hemisphere, where, line)
+                _color(row.get("color_hex_triplet"), row.get("rgb_triplet")), hemisphere, where,
+                line)
 
 
 def _load_json(path: Path, label: str):
@@ -391,8 +403,14 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
     loaded_graphs: dict[int, tuple[str, str]] = {}  # graph -> (md5, origin)
     for source in sources:
         md5 = check_md5(source)
-        if source.role == "ahba_ontology" and any(md5 == m for m, _ in loaded_graphs.values()):
-            continue  # AHBA ships the same Ontology.csv in every donor folder: load it once
+        copy_of = next((origin for m, origin in loaded_graphs.values() if m == md5), None)
+        if copy_of is not None:  # AHBA ships the same Ontology.csv in every donor folder
+            (rows,) = con.execute("select count(*) from structures where species = 'human'"
+                                  ).fetchone() if source.role == "ahba_ontology" else (0,)
+            log_file(con, source, kind=KIND, table="structures", rows=rows, md5=md5,
+                     scope=_species_of(source, loaded_graphs, md5),
+                     notes=[f"identical to {copy_of}: loaded once"])
+            continue
         nodes, skipped, graph = read(source)
         species = GRAPH_SPECIES[graph]
         if graph in loaded_graphs and loaded_graphs[graph][0] != md5:
@@ -415,5 +433,10 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
         con.unregister("_structures_in")
         con.unregister("_ancestors_in")
         log_file(con, source, kind=KIND, table="structures", rows=len(nodes), md5=md5,
-                 notes=notes)
+                 notes=notes, scope=species)
 
+
+
+def _species_of(source: SourceFile, loaded: dict[int, tuple[str, str]], md5: str) -> str:
+    graph = next(g for g, (m, _origin) in loaded.items() if m == md5)
+    return GRAPH_SPECIES[graph]

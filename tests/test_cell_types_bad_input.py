@@ -117,9 +117,19 @@ def test_a_bad_file_among_good_ones_loads_nothing(loaded, tmp_path, cli):
     assert snapshot(loaded) == before
 
 
-def test_unknown_ephys_file_name(loaded, tmp_path, cli):
-    stray = tmp_path / "ephys.csv"
-    stray.write_text("specimen_id,vrest\n1,-70\n")
+def test_files_are_recognised_by_content_not_by_name(loaded, tmp_path, cli):
+    """Any name: a features table is read as one (and checked as one); a file that is no
+    Cell Types table is refused, naming the files this source reads."""
+    renamed = tmp_path / "ephys.csv"
+    renamed.write_text("specimen_id,vrest\n1,-70\n")
+    before = snapshot(loaded)
+    result = cli("ingest", "ephys", str(renamed), "--db", str(loaded))
+    assert result.exit_code == 1, result.stderr
+    assert str(renamed) in result.stderr and "missing column(s) threshold_i_long_square" in \
+        result.stderr
+    stray = tmp_path / "mystery.csv"
+    stray.write_text("a,b\n1,2\n")
     result = cli("ingest", "ephys", str(stray), "--db", str(loaded))
     assert result.exit_code == 1 and "not a file this source knows" in result.stderr
     assert "ephys_features.csv" in result.stderr
+    assert snapshot(loaded) == before

@@ -235,8 +235,11 @@ def test_truncated_json_and_empty_file(tmp_path, cli, loaded):
     assert result.exit_code == 1 and "the file is empty" in result.stderr
 
 
-def test_unknown_file_is_refused(tmp_path, cli, loaded):
-    other = shutil.copyfile(MOUSE_ONTOLOGY, tmp_path / "mystery.csv")
+def test_an_ontology_is_recognised_by_content_under_any_name(tmp_path, cli, loaded):
+    renamed = shutil.copyfile(MOUSE_ONTOLOGY, tmp_path / "mystery.csv")
+    assert ingest(cli, loaded, renamed).exit_code == 0
+    other = tmp_path / "mystery2.csv"
+    other.write_text("a,b\n1,2\n")
     result = ingest(cli, loaded, other)
     assert result.exit_code == 1
     assert "not a file this source knows" in result.stderr and "Ontology.csv" in result.stderr

@@ -290,8 +290,8 @@ def test_build_over_http(cli, http_release, tiny_db, tmp_path):
     assert "nothing at" in missing.stderr
 
 
-def test_manifest_parsing_keeps_the_ingested_metadata_only():
-    from warehouse.remote import manifest
+def test_manifest_parsing_and_the_files_brainwh_claims():
+    from ingest import abc_release, discovery, registry
 
     text = json.dumps({
         "version": "20250531", "resource_uri": "s3://allen-brain-cell-atlas/",
@@ -307,14 +307,15 @@ def test_manifest_parsing_keeps_the_ingested_metadata_only():
                 "relative_path": "metadata/MERFISH-C57BL6J-638850/20241115/cell_metadata.csv"
             }}}}},
         }})
-    parsed = manifest.parse(text, uri="m.json")
+    parsed = abc_release.parse(text, uri="m.json")
     assert parsed.release == "20250531"
     assert len(parsed.files) == 3
-    (only,) = parsed.ingestible()
+    claimed = [f for f in parsed.files if f.where and discovery.claimed_by(registry.SOURCES, f.where)]
+    (only,) = claimed
     assert only.relative_path.endswith("WMB-10X/20241115/cell_metadata.csv")
     assert only.md5 == "1ec09a9960c1e378475469723f71fa7f" and only.version == "20241115"
     with pytest.raises(Exception, match="not an ABC release manifest"):
-        manifest.parse("{}", uri="m.json")
+        abc_release.parse("{}", uri="m.json")
 
 
 def test_cache_folder_default_and_env(monkeypatch, tmp_path):

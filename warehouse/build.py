@@ -4,27 +4,21 @@ publish atomically (see `warehouse.publish`)."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 
-from ingest import registry
-from ingest.base import Report, SourceFile, begin_run
+from ingest import discovery, registry
+from ingest.abc_release import manifest_root, release_of
+from ingest.base import Report, begin_run
+from ingest.tree import LocalTree, Tree
 from warehouse import __version__, progress, views
 from warehouse.errors import UsageError
 from warehouse.publish import staged
-
-# Turns a remote location (s3://, https://) into local SourceFiles; set by warehouse.remote.
-_remote_resolver: Callable[[str], dict[ModuleType, list[SourceFile]]] | None = None
-
-
-def set_remote_resolver(resolver: Callable[[str], dict[ModuleType, list[SourceFile]]]) -> None:
-    global _remote_resolver
-    _remote_resolver = resolver
 
 
 @dataclass
@@ -40,27 +34,47 @@ def _is_remote(location: str) -> bool:
     return "://" in location and not location.startswith("file://")
 
 
-def find_sources(
-    locations: Iterable[str], modules: Iterable[ModuleType] | None = None, *,
-    explicit: bool = False,
-) -> dict[ModuleType, list[SourceFile]]:
-    found: dict[ModuleType, list[SourceFile]] = {}
-    local: list[Path] = []
+def trees(locations: Iterable[str], *, cache: Path | None = None
+          ) -> tuple[list[Tree], str | None]:
+    """Each location as a tree, and the release a location that is a manifest names.
+
+    A local `.../releases/<R>/manifest.json` stands for its release folder read as release R,
+    as a remote one does.
+    """
+    found: list[Tree] = []
+    releases: set[str] = set()
     for location in locations:
         if _is_remote(location):
-            if _remote_resolver is None:  # the fsspec resolver (s3://, https://)
-                from warehouse.remote import resolve
+            from warehouse.remote import cache as downloads
+            from warehouse.remote.tree import RemoteTree
 
-                set_remote_resolver(resolve)
-            for module, files in _remote_resolver(location).items():
-                if modules is None or module in tuple(modules):
-                    found.setdefault(module, []).extend(files)
-        else:
-            local.append(Path(location.removeprefix("file://")))
-    if local:
-        for module, files in registry.discover(local, modules, explicit=explicit).items():
-            found.setdefault(module, []).extend(files)
-    return {m: found[m] for m in registry.MODULES if m in found}
+            tree = RemoteTree(location, downloads.cache_dir(cache))
+            if tree.release:
+                releases.add(tree.release)
+            found.append(tree)
+            continue
+        path = Path(location.removeprefix("file://"))
+        posix = path.absolute().as_posix()
+        if path.is_file() and manifest_root(posix) is not None:
+            releases.add(release_of(posix) or "")
+            path = path.parent.parent.parent
+        found.append(LocalTree(path))
+    if len(releases) > 1:
+        raise UsageError("the manifests given name different releases: "
+                         + ", ".join(sorted(releases)), hint="build one release at a time")
+    return found, (releases.pop() if releases else None)
+
+
+def plan(locations: Sequence[str], *, kind: str | None = None, release: str | None = None,
+         cache: Path | None = None) -> discovery.Plan:
+    """What a build (or `brainwh ingest KIND`) would do with every file under `locations`."""
+    found, manifest_release = trees(locations, cache=cache)
+    if release and manifest_release and release != manifest_release:
+        raise UsageError(f"--release {release} contradicts the manifest given "
+                         f"(release {manifest_release})", hint="give one of them")
+    wanted = registry.KINDS[kind] if kind else None
+    return discovery.plan(found, registry.SOURCES, wanted=wanted,
+                          release=release or manifest_release)
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -72,10 +86,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
-    for module in registry.MODULES:
-        derive = getattr(module, "derive", None)
-        if derive:
-            derive(con, report)
+    for source in registry.SOURCES:
+        source.derive(con, report)
     views.create_all(con)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     con.execute("insert or replace into warehouse_info values ('brainwh_version', ?), "
@@ -88,26 +100,33 @@ def run(
     *,
     kind: str | None = None,
     fresh: bool,
+    release: str | None = None,
+    cache: Path | None = None,
 ) -> Outcome:
     """Load every source under `locations` (only `kind`'s, if given) and publish."""
     started = time.perf_counter()
-    modules = registry.KINDS[kind] if kind else None
-    sources = find_sources(list(locations), modules, explicit=kind is not None)
-    if not sources:
+    locations = list(locations)
+    found = plan(locations, kind=kind, release=release, cache=cache)
+    for line in found.summary():
+        progress.note(line)
+    if not found.loading():
         what = f"{kind} files" if kind else "Allen source files"
         raise UsageError(f"no {what} found in {', '.join(locations)}",
-                         hint="see `brainwh build --help` for the file names recognised")
+                         hint="`brainwh sources PATH` shows what each file was recognised as")
     report = Report()
-    begin_run()
     outcome = Outcome(db_path=db_path)
-    with staged(db_path, fresh=fresh) as con:
-        prepare(con)
-        for module, files in sources.items():
-            progress.note(f"loading {module.KIND}: {len(files)} file(s)")
-            module.load(con, files, report)
-            outcome.files += len(files)
-        finish(con, report)
-        outcome.tables = table_counts(con)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".brainwh-scratch-", dir=db_path.parent) as scratch:
+        sources = found.materialise(registry.SOURCES, Path(scratch))
+        with staged(db_path, fresh=fresh) as con:
+            begin_run(con)
+            prepare(con)
+            for source, files in sources.items():
+                progress.note(f"loading {source.KIND}: {len(files)} file(s)")
+                source.load(con, files, report)
+                outcome.files += len(files)
+            finish(con, report)
+            outcome.tables = table_counts(con)
     outcome.notes = report.notes
     outcome.seconds = time.perf_counter() - started
     return outcome

@@ -66,8 +66,9 @@ def _is_current(local: Path, remote: Remote) -> bool:
     return True
 
 
-def fetch(fs, remote: Remote, cache: Path) -> Path:
-    """The local copy of `remote`, downloading (or finishing) it if needed."""
+def fetch(fs, remote: Remote, cache: Path, *, listed_in: str | None = None) -> Path:
+    """The local copy of `remote`, downloading (or finishing) it if needed. `listed_in` names
+    the manifest that lists the file, for the error when it is not there."""
     local = local_path(cache, remote.uri)
     if _is_current(local, remote):
         progress.note(f"cached: {remote.uri}")
@@ -81,7 +82,7 @@ def fetch(fs, remote: Remote, cache: Path) -> Path:
     size_text = f" ({remote.size / 1e6:,.1f} MB)" if remote.size is not None else ""
     progress.note(f"{'resuming' if offset else 'downloading'} {remote.uri}{size_text}"
                   + (f" from byte {offset:,}" if offset else ""))
-    with explained(remote.uri):
+    with explained(remote.uri, listed_in=listed_in):
         digest = _download(fs, remote, part, offset)
     _check(part, remote, digest.hexdigest())
     os.replace(part, local)

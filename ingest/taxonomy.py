@@ -24,10 +24,17 @@ from ingest.base import (
     load_csv,
     log_file,
 )
+from ingest.probe import Probe
 from warehouse.errors import DataError
 
 KIND = "taxonomy"
 LEVELS = ("neurotransmitter", "class", "subclass", "supertype", "cluster")
+# CCN20230504 (release 20230630) also has divisions above its classes.
+STORED_LEVELS = ("division", *LEVELS)
+# The WMB taxonomies, by the prefix of their cluster labels (cluster.csv `label`) and of their
+# term labels: release 20230630's CCN20230504 labels its clusters CS20230305_*, every release
+# since 20230830 (CCN20230722) CS20230722_*. Cluster aliases differ between the two.
+TAXONOMY_OF_PREFIX = {"CS20230722": "CCN20230722", "CS20230305": "CCN20230504"}
 
 ROLES = {
     "cluster.csv": "cluster",
@@ -36,6 +43,16 @@ ROLES = {
     "cluster_to_cluster_annotation_membership.csv": "cluster_membership",
     "cluster_to_cluster_annotation_membership_pivoted.csv": "cluster_membership_pivoted",
 }
+NAMES = ROLES
+TABLES = {"cluster": "cell_types", "cluster_annotation_term": "cell_type_terms",
+          "cluster_annotation_term_set": "cell_type_terms", "cluster_membership": "cell_types",
+          "cluster_membership_pivoted": "cell_types"}
+ABC_FILES = {
+    **{f"metadata/WMB-taxonomy/{name}": role for name, role in ROLES.items()
+       if role != "cluster_membership_pivoted"},
+    "metadata/WMB-taxonomy/views/cluster_to_cluster_annotation_membership_pivoted.csv":
+        "cluster_membership_pivoted",
+}
 
 CELL_TYPES_DDL = """
 create table if not exists cell_types (
@@ -43,6 +60,7 @@ create table if not exists cell_types (
     cluster_label varchar,               -- cluster.csv label, e.g. CS20230722_0001
     number_of_cells integer,
     neurotransmitter varchar, neurotransmitter_label varchar, neurotransmitter_color varchar,
+    division varchar, division_label varchar, division_color varchar,  -- CCN20230504 only
     class varchar, class_label varchar, class_color varchar,
     subclass varchar, subclass_label varchar, subclass_color varchar,
     supertype varchar, supertype_label varchar, supertype_color varchar,
@@ -67,8 +85,48 @@ DDL = (CELL_TYPES_DDL, TERMS_DDL)
 _TAXONOMY = re.compile(r"^(CCN\d+)_")
 
 
-def recognise(path: Path) -> str | None:
-    return ROLES.get(path.name)
+def _wmb_label(value: str | None) -> bool:
+    """A label of a WMB taxonomy: CS20230722_0001, CS20230722_CLAS_01, CCN20230722_CLAS."""
+    prefix = str(value or "").split("_", 1)[0]
+    return prefix in TAXONOMY_OF_PREFIX or prefix in TAXONOMY_OF_PREFIX.values()
+
+
+def version_of_labels(labels: list[str]) -> str | None:
+    """The taxonomy version (CCN...) the labels belong to; None when they name none."""
+    versions = set()
+    for label in labels:
+        prefix = str(label or "").split("_", 1)[0]
+        version = TAXONOMY_OF_PREFIX.get(prefix) or (
+            prefix if prefix in TAXONOMY_OF_PREFIX.values() else None)
+        if version:
+            versions.add(version)
+    if len(versions) > 1:
+        raise ValueError(", ".join(sorted(versions)))
+    return versions.pop() if versions else None
+
+
+def identify(probe: Probe) -> str | None:
+    """The WMB taxonomy files by their columns and labels (other datasets' taxonomies, such
+    as WHB's, have the same file names and other labels: not these)."""
+    row = probe.first_row
+    if probe.has_columns("cluster_alias", "label") and "cluster_annotation_term_label" not in \
+            probe.header and "name" not in probe.header:
+        return "cluster" if _wmb_label(row.get("label")) else None
+    if probe.has_columns("label", "name", "cluster_annotation_term_set_label",
+                         "parent_term_label"):
+        return "cluster_annotation_term" if _wmb_label(row.get("label")) else None
+    if probe.has_columns("label", "name") and probe.name == "cluster_annotation_term_set.csv":
+        return "cluster_annotation_term_set" if _wmb_label(row.get("label")) else None
+    if probe.has_columns("cluster_annotation_term_label", "cluster_alias"):
+        return "cluster_membership" if _wmb_label(
+            row.get("cluster_annotation_term_label")) else None
+    if probe.has_columns("cluster_alias", "class", "subclass", "supertype", "cluster"):
+        return "cluster_membership_pivoted"
+    return None
+
+
+def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+    """Nothing: the taxonomy is complete at load (cells check their version against it)."""
 
 
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
@@ -93,18 +151,26 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
     check_not_null(con, "_tax_cluster", ["cluster_alias"], label=cluster.origin,
                    what="cluster.csv")
     check_unique(con, "_tax_cluster", "cluster_alias", label=cluster.origin, what="cluster.csv")
+    version = _version_of_clusters(con, cluster)
     has_terms = {"cluster_annotation_term", "cluster_membership"} <= by_role.keys()
     if has_terms:
-        version = _load_terms(con, by_role)
+        terms_version = _load_terms(con, by_role)
+        if terms_version and terms_version != version:
+            raise DataError(
+                f"cluster.csv is taxonomy {version} but cluster_annotation_term.csv is "
+                f"{terms_version}", file=by_role["cluster_annotation_term"].origin,
+                hint="the files come from different taxonomy versions: use one "
+                "metadata/WMB-taxonomy/<version>/ folder")
     elif "cluster_membership_pivoted" in by_role:
-        version = _load_pivoted(con, by_role["cluster_membership_pivoted"])
+        _load_pivoted(con, by_role["cluster_membership_pivoted"], version)
     else:
         raise DataError("the taxonomy needs cluster_annotation_term.csv and "
                         "cluster_to_cluster_annotation_membership.csv (or the pivoted view)",
                         file=cluster.origin,
                         hint="pass the whole metadata/WMB-taxonomy/<version>/ folder")
     component_version = cluster.version
-    con.execute("delete from cell_types")
+    con.execute("drop table if exists cell_types")  # replaced whole; its columns may be newer
+    con.execute(CELL_TYPES_DDL)
     con.execute(
         """
         insert into cell_types by name
@@ -133,6 +199,25 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
 _LOADED_AS = {"cluster": "_tax_cluster", "cluster_annotation_term": "_tax_terms",
               "cluster_membership": "_tax_membership",
               "cluster_membership_pivoted": "_tax_pivoted"}
+
+
+def _version_of_clusters(con: duckdb.DuckDBPyConnection, cluster: SourceFile) -> str:
+    """The taxonomy version from cluster.csv's labels (CS20230722_0001 -> CCN20230722)."""
+    labels = [label for (label,) in con.execute(
+        "select distinct split_part(label, '_', 1) from _tax_cluster").fetchall()]
+    try:
+        version = version_of_labels(labels)
+    except ValueError as error:
+        raise DataError(f"cluster labels of two taxonomy versions ({error})",
+                        file=cluster.origin, column="label",
+                        hint="use the cluster.csv of one metadata/WMB-taxonomy/<version>/ "
+                        "folder") from None
+    if version is None:
+        known = ", ".join(f"{p}_* ({v})" for p, v in TAXONOMY_OF_PREFIX.items())
+        raise DataError(f"cannot tell which taxonomy these clusters belong to (labels "
+                        f"{', '.join(sorted(map(str, labels))[:3])}...)", file=cluster.origin,
+                        column="label", hint=f"brainwh loads the WMB taxonomies: {known}")
+    return version
 
 
 def _rows_read(con: duckdb.DuckDBPyConnection, role: str, path: Path) -> int:
@@ -232,7 +317,7 @@ def _load_terms(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]) 
         f"any_value(t.label) filter (where t.level = '{level}') as "
         f"{'cluster_term_label' if level == 'cluster' else level + '_label'},\n"
         f"any_value(t.color_hex_triplet) filter (where t.level = '{level}') as {level}_color"
-        for level in LEVELS
+        for level in STORED_LEVELS
     )
     con.execute(
         f"""
@@ -245,19 +330,28 @@ def _load_terms(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]) 
     return version
 
 
-def _load_pivoted(con: duckdb.DuckDBPyConnection, pivoted: SourceFile) -> str | None:
+def _load_pivoted(con: duckdb.DuckDBPyConnection, pivoted: SourceFile, version: str) -> None:
+    """Names only (no labels or colours). In CCN20230722 an empty neurotransmitter is the term
+    `NA` (non-neuronal); CCN20230504 has no such term and a `division` column."""
     load_csv(con, pivoted.path, "_tax_pivoted", label=pivoted.origin,
              what="cluster_to_cluster_annotation_membership_pivoted.csv",
              types={"cluster_alias": "INTEGER"}, required=["cluster_alias", *LEVELS])
     check_unique(con, "_tax_pivoted", "cluster_alias", label=pivoted.origin,
                  what="the pivoted membership view")
+    columns = {name for (name,) in con.execute(
+        "select column_name from duckdb_columns() where table_name = '_tax_pivoted'").fetchall()}
+    neurotransmitter = ("coalesce(neurotransmitter, 'NA')" if version == "CCN20230722"
+                        else "neurotransmitter")
+    division = "division" if "division" in columns else "null::varchar"
     con.execute("delete from cell_type_terms")
     con.execute(
-        """
+        f"""
         create or replace temp table _tax_members as
         select cluster_alias,
-               coalesce(neurotransmitter, 'NA') as neurotransmitter,  -- NA is written empty here
+               {neurotransmitter} as neurotransmitter,
                null::varchar as neurotransmitter_label, null::varchar as neurotransmitter_color,
+               {division} as division,
+               null::varchar as division_label, null::varchar as division_color,
                class, null::varchar as class_label, null::varchar as class_color,
                subclass, null::varchar as subclass_label, null::varchar as subclass_color,
                supertype, null::varchar as supertype_label, null::varchar as supertype_color,
@@ -265,4 +359,3 @@ def _load_pivoted(con: duckdb.DuckDBPyConnection, pivoted: SourceFile) -> str | 
         from _tax_pivoted
         """
     )
-    return None

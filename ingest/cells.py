@@ -27,6 +27,7 @@ from ingest.base import (
     quote_ident,
     read_csv_relation,
 )
+from ingest.probe import Probe
 from warehouse import progress
 from warehouse.errors import DataError
 
@@ -93,8 +94,30 @@ create table if not exists roi_cluster_counts (
 DDL = (CELLS_DDL, ROI_DDL, ROI_STRUCTURES_DDL, ROI_COUNTS_DDL)
 
 
-def recognise(path: Path) -> str | None:
-    return ROLES.get(path.name)
+NAMES = ROLES
+TABLES = {"cell_metadata": "cells", "region_of_interest_metadata": "regions_of_interest"}
+ABC_FILES = {"metadata/WMB-10X/cell_metadata.csv": "cell_metadata",
+             "metadata/WMB-10X/cell_metadata.parquet": "cell_metadata",
+             "metadata/WMB-10X/region_of_interest_metadata.csv": "region_of_interest_metadata"}
+
+
+def _wmb(value: str | None) -> bool:
+    return str(value or "").startswith("WMB-")
+
+
+def identify(probe: Probe) -> str | None:
+    """WMB-10X cells by their columns and their dataset (the other ABC datasets' cell_metadata
+    files share the name and most columns: MERFISH, WHB, Zhuang, aging ... are not these)."""
+    if probe.has_columns(*REQUIRED):
+        row = probe.first_row
+        dataset = row.get("dataset_label") or row.get("feature_matrix_label") or \
+            row.get("matrix_label")
+        return "cell_metadata" if dataset is None or _wmb(dataset) else None
+    if probe.is_parquet and "cell_metadata" in probe.name:
+        return "cell_metadata"
+    if probe.has_columns("acronym", "label", "name") and _wmb(probe.first_row.get("label")):
+        return "region_of_interest_metadata"
+    return None
 
 
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:

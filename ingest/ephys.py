@@ -21,7 +21,6 @@ Nothing is dropped: orphans stay in their tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
@@ -36,6 +35,7 @@ from ingest.base import (
     quote_ident,
     read_header,
 )
+from ingest.probe import Probe
 from warehouse.errors import DataError
 
 KIND = "ephys"
@@ -185,7 +185,7 @@ def _ddl(table: str, columns: tuple[Column, ...]) -> str:
     return f"create table if not exists {table} (\n" + ",\n".join(lines) + "\n)"
 
 
-TABLES = {
+FILES = {  # role -> (table, columns, required file columns, key, what the file is)
     "specimen_details": ("ephys_specimens", SPECIMEN_COLUMNS, SPECIMEN_REQUIRED,
                          "specimen__id", "Cell Types specimen table"),
     "ephys_features": ("ephys_features", FEATURE_COLUMNS, FEATURE_REQUIRED,
@@ -193,11 +193,30 @@ TABLES = {
     "morphology_features": ("morphology_features", MORPHOLOGY_COLUMNS, MORPHOLOGY_REQUIRED,
                             "specimen_id", "Cell Types morphology_features.csv"),
 }
-DDL = tuple(_ddl(table, columns) for table, columns, *_ in TABLES.values())
+DDL = tuple(_ddl(table, columns) for table, columns, *_ in FILES.values())
+TABLES = {**{role: spec[0] for role, spec in FILES.items()},
+          "specimen_simplified": "ephys_specimens"}
 
 
-def recognise(path: Path) -> str | None:
-    return ROLES.get(path.name)
+NAMES = ROLES
+ABC_FILES: dict[str, str] = {}
+
+
+def identify(probe: Probe) -> str | None:
+    """By columns (CSV) or keys (JSON: AllenSDK's cells.json, RMA query pages): the specimen
+    table (`specimen__id`), the simplified specimen records of older AllenSDKs, the ephys
+    features (`specimen_id` with `vrest`) and the morphology features."""
+    if probe.has_columns("specimen__id", "donor__species") or probe.has_keys(
+            "specimen__id", "donor__species"):
+        return "specimen_details"
+    if probe.has_keys("structure_area_abbrev", "structure_layer_name", "dendrite_type"):
+        return "specimen_simplified"
+    if probe.has_columns("specimen_id", "vrest") or probe.has_keys("specimen_id", "vrest"):
+        return "ephys_features"
+    if probe.has_columns("specimen_id", "number_bifurcations") or probe.has_keys(
+            "specimen_id", "number_bifurcations"):
+        return "morphology_features"
+    return None
 
 
 # --------------------------------------------------------------------------------- load
@@ -213,13 +232,13 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
             raise DataError(f"{len(files)} {files[0].path.name} files in one load: "
                             + ", ".join(s.origin for s in files), file=files[1].origin,
                             hint="load one Cell Types release at a time")
-    for role in TABLES:  # specimens first, so their errors come first
+    for role in FILES:  # specimens first, so their errors come first
         for source in by_role.get(role, []):
             _load_file(con, source)
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
-    table, columns, required, key, what = TABLES[source.role]
+    table, columns, required, key, what = FILES[source.role]
     label = source.origin
     md5 = check_md5(source)
     raw = f"_{table}_raw"
