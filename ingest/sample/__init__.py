@@ -2,7 +2,8 @@
 
 Each generator writes one source's files under the release folder exactly where and how Allen
 publishes them, so the demo and the tests run the real ingest code path. Generators are listed
-in `GENERATORS` (each `write(directory, scale, seed)`); a new source appends its own.
+in `GENERATORS` (each `write(directory, scale, seed)`); a new source adds its own before
+`manifest.write`, which lists every file written in the ABC layout and so comes last.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, cell_types, microarray, ontology
+from ingest.sample import abc, cell_types, manifest, microarray, ontology
 
 SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
-GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, microarray.write]
+GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, microarray.write,
+                               manifest.write]
 
 
 def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:

@@ -12,8 +12,6 @@ medium spiny neurons in striatum, region-specific types elsewhere, non-neuronal 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,6 @@ import polars as pl
 
 from ingest.sample.ontology import data_file
 
-RELEASE = "20250531"
 CELLS_VERSION = "20241115"
 TAXONOMY_VERSION = "20231215"
 TAXONOMY = "CCN20230722"
@@ -446,36 +443,6 @@ def write_rois(folder: Path, rng: np.random.Generator) -> None:
                folder / "region_of_interest_metadata.csv")
 
 
-def write_manifest(directory: Path) -> None:
-    """`releases/<R>/manifest.json` in the real schema, with sizes and md5s of what we wrote."""
-    listing: dict = {}
-    directories: dict = {}
-    for component, version in (("WMB-10X", CELLS_VERSION), ("WMB-taxonomy", TAXONOMY_VERSION)):
-        base = directory / "metadata" / component / version
-        relative_dir = f"metadata/{component}/{version}"
-        total = 0
-        files: dict = {}
-        for path in sorted(base.rglob("*.csv")):
-            relative = path.relative_to(directory).as_posix()
-            digest = hashlib.md5(path.read_bytes()).hexdigest()
-            size = path.stat().st_size
-            total += size
-            files[path.stem] = {"files": {"csv": {
-                "version": version, "relative_path": relative,
-                "url": f"https://allen-brain-cell-atlas.s3.us-west-2.amazonaws.com/{relative}",
-                "size": size, "file_hash": digest}}}
-        listing[component] = {"metadata": files}
-        directories[component] = {"directories": {"metadata": {
-            "version": version, "relative_path": relative_dir,
-            "url": f"https://allen-brain-cell-atlas.s3.us-west-2.amazonaws.com/{relative_dir}/",
-            "total_size": total}}}
-    manifest = {"version": RELEASE, "resource_uri": "s3://allen-brain-cell-atlas/",
-                "directory_listing": directories, "file_listing": listing}
-    target = directory / "releases" / RELEASE / "manifest.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(manifest, indent=2))
-
-
 def write(directory: Path, scale: str, seed: int) -> None:
     n_cells, n_supertypes, n_clusters = SCALES[scale]
     rng = np.random.default_rng(seed)
@@ -491,4 +458,3 @@ def write(directory: Path, scale: str, seed: int) -> None:
     cells_per_cluster = np.array([per_alias.get(int(a), 0) for a in tax.cluster_alias])
     write_taxonomy(directory / "metadata" / "WMB-taxonomy" / TAXONOMY_VERSION, tax,
                    cells_per_cluster, rng)
-    write_manifest(directory)
