@@ -310,7 +310,8 @@ def test_manifest_parsing_and_the_files_brainwh_claims():
     parsed = abc_release.parse(text, uri="m.json")
     assert parsed.release == "20250531"
     assert len(parsed.files) == 3
-    claimed = [f for f in parsed.files if f.where and discovery.claimed_by(registry.SOURCES, f.where)]
+    claimed = [f for f in parsed.files
+               if f.where and discovery.claimed_by(registry.SOURCES, f.where)]
     (only,) = claimed
     assert only.relative_path.endswith("WMB-10X/20241115/cell_metadata.csv")
     assert only.md5 == "1ec09a9960c1e378475469723f71fa7f" and only.version == "20241115"
