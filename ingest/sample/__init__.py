@@ -11,13 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, cell_types, manifest, microarray, ontology
+from ingest.sample import (
+    abc,
+    cell_types,
+    manifest,
+    merfish,
+    microarray,
+    ontology,
+    parcellation,
+)
 
 SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
-GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, microarray.write,
-                               manifest.write]
+GENERATORS: list[Generator] = [ontology.write, abc.write, parcellation.write, merfish.write,
+                               cell_types.write, microarray.write, manifest.write]
 
 
 def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:

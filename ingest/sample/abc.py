@@ -206,12 +206,20 @@ def _group_of(roi: str) -> str:
 def cluster_probabilities(tax: Taxonomy, roi: str) -> np.ndarray:
     """p(cluster | ROI) = p(class | ROI) · p(subclass | class, ROI) · p(cluster | subclass)."""
     group = _group_of(roi)
-    class_weight = {**NON_NEURONAL, **CLASS_WEIGHTS[group]}
-    favoured = re.compile(FAVOURED[group]) if group in FAVOURED else None
-    damped = re.compile(DISFAVOURED[group]) if group in DISFAVOURED else None
-    sub_bonus = np.array([(20.0 if favoured and favoured.search(s) else 1.0)
-                          * (0.02 if damped and damped.search(s) else 1.0)
-                          for s in tax.subclasses])
+    return group_cluster_probabilities(
+        tax, {**NON_NEURONAL, **CLASS_WEIGHTS[group]}, FAVOURED.get(group),
+        DISFAVOURED.get(group))
+
+
+def group_cluster_probabilities(tax: Taxonomy, class_weight: dict[int, float],
+                                favoured: str | None, damped: str | None,
+                                leading: str | None = None) -> np.ndarray:
+    """p(cluster) from class weights (class number → weight) and subclass-name patterns
+    leading (×200), favoured (×20) or damped (×0.02) within each class."""
+    bonuses = [(re.compile(pattern), factor) for pattern, factor in (
+        (leading, 200.0), (favoured, 20.0), (damped, 0.02)) if pattern]
+    sub_bonus = np.array([np.prod([factor for pattern, factor in bonuses
+                                   if pattern.search(s)] or [1.0]) for s in tax.subclasses])
     cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
     cluster_class = tax.subclass_class[cluster_subclass]
     p = np.zeros(len(tax.cluster_names))
@@ -443,10 +451,17 @@ def write_rois(folder: Path, rng: np.random.Generator) -> None:
                folder / "region_of_interest_metadata.csv")
 
 
-def write(directory: Path, scale: str, seed: int) -> None:
-    n_cells, n_supertypes, n_clusters = SCALES[scale]
+def sample_taxonomy(scale: str, seed: int) -> tuple[np.random.Generator, Taxonomy]:
+    """The sample taxonomy of a scale and seed (the MERFISH cells use it too), and the random
+    generator after it, which the 10x cells continue."""
+    _n_cells, n_supertypes, n_clusters = SCALES[scale]
     rng = np.random.default_rng(seed)
-    tax = make_taxonomy(rng, n_supertypes, n_clusters)
+    return rng, make_taxonomy(rng, n_supertypes, n_clusters)
+
+
+def write(directory: Path, scale: str, seed: int) -> None:
+    n_cells = SCALES[scale][0]
+    rng, tax = sample_taxonomy(scale, seed)
     cells = make_cells(rng, tax, n_cells)
     cells_folder = directory / "metadata" / "WMB-10X" / CELLS_VERSION
     cells_folder.mkdir(parents=True, exist_ok=True)
