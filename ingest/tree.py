@@ -19,6 +19,9 @@ from typing import Protocol
 
 from warehouse.errors import DataError, UsageError
 
+# A folder holding this file is brainwh's cache of remote downloads (warehouse.remote.cache).
+DOWNLOADS_MARKER = ".brainwh-downloads"
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -92,6 +95,8 @@ class LocalTree:
             relative = f"{prefix}{entry.name}"
             path = Path(entry.path)
             if entry.is_dir(follow_symlinks=True):
+                if (path / DOWNLOADS_MARKER).exists():
+                    continue  # brainwh's cache of remote downloads: built from their URLs
                 yield from self._walk(path, relative + "/", seen)
             else:
                 yield self._info(path, relative)

@@ -91,6 +91,48 @@ def build(sources: tuple[str, ...], db: Path | None, cache: Path | None,
                        cache=cache))
 
 
+@cli.command("fetch")
+@click.argument("names", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where to put the files (default: $BRAINWH_CACHE, else ~/.cache/brainwh)")
+@click.option("--release", metavar="YYYYMMDD", default=None,
+              help="ABC release to fetch (default: the newest in the bucket)")
+@click.option("--abc-url", envvar="BRAINWH_ABC_URL", show_envvar=True,
+              default="https://allen-brain-cell-atlas.s3.us-west-2.amazonaws.com",
+              show_default=True, help="the ABC Atlas bucket over HTTPS (or a mirror)")
+@click.option("--api-url", envvar="BRAINWH_API_URL", show_envvar=True,
+              default="https://api.brain-map.org", show_default=True,
+              help="the Allen Brain Map API (or a mirror)")
+@click.option("--ahba-url", envvar="BRAINWH_AHBA_URL", show_envvar=True,
+              default="https://human.brain-map.org", show_default=True,
+              help="the Allen Human Brain Atlas downloads (or a mirror)")
+@click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="attempts per request")
+@click.option("--retry-wait", type=click.FloatRange(0, 600), default=1.0, show_default=True,
+              help="seconds before the first retry; doubled before each next one")
+def fetch_command(names: tuple[str, ...], cache: Path | None, release: str | None,
+                  abc_url: str, api_url: str, ahba_url: str, retries: int,
+                  retry_wait: float) -> None:
+    """Download the real public Allen sources into the folder `brainwh build` reads.
+
+    SOURCE is abc (the WMB cell metadata and taxonomy of an ABC Atlas release), ontology (the
+    mouse and human structure graphs), ahba (the six Allen Human Brain Atlas donors, ~4 GB),
+    ephys (the Cell Types Database tables), or all. Downloads resume where they stopped and
+    are checked (md5 from the release manifest, sizes); run the same command again after an
+    interruption. Then: brainwh build CACHE.
+    """
+    from warehouse.fetch.downloads import Retry
+    from warehouse.fetch.sources import Endpoints, Request, fetch
+    from warehouse.remote.cache import cache_dir
+
+    folder = cache_dir(cache)
+    request = Request(cache=folder, endpoints=Endpoints(abc=abc_url, api=api_url,
+                                                        ahba=ahba_url),
+                      release=release, retry=Retry(attempts=retries, first_wait=retry_wait))
+    fetch(list(names), request)
+    progress.note(f"fetched into {folder}; next: brainwh build {folder}")
+
+
 @cli.command("sources")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--kind", type=click.Choice(KIND_CHOICES), default=None,
