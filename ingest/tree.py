@@ -89,14 +89,14 @@ class LocalTree:
                             file=str(directory), hint="remove the link that points back to a "
                             "folder above it, or point at a folder without it")
         seen = seen | {key}
+        if prefix and any(entry.name == DOWNLOADS_MARKER for entry in entries):
+            return  # brainwh's cache of remote downloads: those are built from their URLs
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             relative = f"{prefix}{entry.name}"
             path = Path(entry.path)
             if entry.is_dir(follow_symlinks=True):
-                if (path / DOWNLOADS_MARKER).exists():
-                    continue  # brainwh's cache of remote downloads: built from their URLs
                 yield from self._walk(path, relative + "/", seen)
             else:
                 yield self._info(path, relative)

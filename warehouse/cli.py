@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from warehouse import config, progress
+from warehouse import config, progress, signals
 from warehouse.errors import BrainwhError, ExitCode, exit_code_for
 
 DB_OPTION = click.option(
@@ -203,6 +203,7 @@ def _register_optional_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _register_optional_commands()
+    signals.unwind_on_sigterm()
     try:
         cli.main(args=argv, prog_name="brainwh", standalone_mode=False)
     except click.exceptions.Abort:
@@ -217,6 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         progress.note("interrupted")
         sys.exit(ExitCode.INTERRUPTED)
+    except signals.Terminated:
+        progress.note("terminated")
+        sys.exit(ExitCode.TERMINATED)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(ExitCode.OK)
