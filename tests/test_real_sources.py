@@ -80,6 +80,16 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
                 ) == [("GABA", 1), ("Glut", 7), ("NA", 4)]
     assert rows(db, "select distinct release from ingest_log where kind in ('cells', "
                 "'taxonomy')") == [("20250531",)]
+    # answers and extracts say which taxonomy, and which folder of it, named the cell types
+    assert rows(db, "select distinct taxonomy_version, taxonomy_component_version from "
+                "composition") == [("CCN20230722", "20231215")]
+    out = tmp_path / "composition.parquet"
+    assert cli("export", "composition", "--out", str(out), "--db", str(db)).exit_code == 0
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(out).metadata
+    assert metadata[b"brainwh.taxonomy_version"] == b"CCN20230722"
+    assert metadata[b"brainwh.taxonomy_folder"] == b"WMB-taxonomy/20231215"
 
 
 def _newer_manifest(cache: Path, release: str, cells_version: str) -> None:
