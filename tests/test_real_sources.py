@@ -213,3 +213,22 @@ def test_every_ontology_file_form_loads_with_colours(name, tmp_path, cli):
                 ) == [("08858C",)]
     assert rows(db, "select count(*) from structure_ancestors a join structures s on "
                 "s.structure_id = a.ancestor_id where s.acronym = 'Isocortex'") == [(11,)]
+
+
+def test_the_sample_release_as_an_abc_atlas_access_cache_builds_the_same(tmp_path, cli, tiny_db):
+    cache = tmp_path / "cache"
+    result = cli("sample", str(cache), "--scale", "tiny", "--seed", "7", "--layout", "abc-cache")
+    assert result.exit_code == 0, result.stderr
+    db = tmp_path / "w.duckdb"
+    result = cli("build", str(cache), "--db", str(db))
+    assert result.exit_code == 0, result.stderr
+    assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
+           "(20250630 lists metadata/WMB-10X/20250630/" in result.stderr
+    assert "skipped: " in result.stderr and "WMB-10X/20231215/cell_metadata.csv" in \
+        result.stderr
+    assert "not loaded: WHB-10Xv3" in result.stderr and "not loaded: Zhuang-ABCA-1" in \
+        result.stderr
+    assert "abc_atlas_access's cache bookkeeping" in result.stderr
+    for table in ("cells", "cell_types", "regions_of_interest", "structures"):
+        assert rows(db, f"select count(*) from {table}") == rows(
+            tiny_db, f"select count(*) from {table}"), table

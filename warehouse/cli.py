@@ -47,11 +47,14 @@ def demo(data: Path, scale: str, seed: int, db: Path | None) -> None:
 @click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
               show_default=True, help="tiny for tests, small for the demo, full = real sizes")
 @click.option("--seed", type=int, default=42, show_default=True)
-def sample(directory: Path, scale: str, seed: int) -> None:
+@click.option("--layout", type=click.Choice(["release", "abc-cache"]), default="release",
+              show_default=True, help="abc-cache: as an abc_atlas_access cache holds it (other "
+              "datasets, an older copy, older and newer manifests)")
+def sample(directory: Path, scale: str, seed: int, layout: str) -> None:
     """Write a synthetic release in Allen's real formats into DIRECTORY."""
     from ingest.sample import write_release
 
-    write_release(directory, scale=scale, seed=seed)
+    write_release(directory, scale=scale, seed=seed, layout=layout)
     progress.note(f"wrote the {scale} sample release to {directory}")
 
 
