@@ -165,11 +165,14 @@ def sources_command(paths: tuple[str, ...], kind: str | None, cache: Path | None
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
 @click.argument("paths", nargs=-1, required=True)
 @DB_OPTION
-def ingest(kind: str, paths: tuple[str, ...], db: Path | None) -> None:
+@click.option("--release", metavar="YYYYMMDD", default=None,
+              help="ABC release to read (default: the newest whose files are all present)")
+def ingest(kind: str, paths: tuple[str, ...], db: Path | None, release: str | None) -> None:
     """Load one source (KIND) into the warehouse, keeping everything else in it."""
     from warehouse.build import run
 
-    _print_outcome(run(config.database_path(db), paths, kind=kind, fresh=False))
+    _print_outcome(run(config.database_path(db), paths, kind=kind, fresh=False,
+                       release=release))
 
 
 @cli.command()
