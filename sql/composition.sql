@@ -15,12 +15,16 @@
 --   n_cells         BIGINT   cells of that type in the region
 --   fraction        DOUBLE   n_cells over the region's cells with a known type at that level, per method
 --   method          VARCHAR  'dissection' (10x cells by ROI) or 'spatial' (MERFISH cells by CCF parcellation, both hemispheres)
+--   taxonomy_version VARCHAR the taxonomy naming the cell types, e.g. CCN20230722
+--   taxonomy_component_version VARCHAR the WMB-taxonomy folder read, e.g. 20231215
 -- sources: roi_cluster_counts (from cells), spatial_cluster_counts (from spatial_cells),
 --   parcellations, cell_types, roi_structures, structure_ancestors, structures. Dissection: a
 --   ROI's cells count toward structure S only when every CCF structure of the ROI is S or a
 --   descendant of S (MO-FRP counts toward Isocortex, not toward MO). Spatial: a MERFISH cell
 --   counts toward its parcellation's structure and every ancestor of it; cells outside the
---   brain (parcellation 0) and cells of clusters the taxonomy lacks count nowhere.
+--   brain (parcellation 0) and cells of clusters the taxonomy lacks count nowhere. Two
+--   folders of one taxonomy (20230830, 20231215) name some clusters' neurotransmitters
+--   differently: taxonomy_component_version says which folder an answer comes from.
 create or replace view composition as
 with roi_size as (
     select region_of_interest_acronym as roi, count(distinct structure_id) as n_structures
@@ -93,5 +97,7 @@ select
     n_cells::bigint as n_cells,
     n_cells / sum(n_cells) over (partition by method, region_kind, region_acronym, level)
         as fraction,
-    method
+    method,
+    (select any_value(taxonomy_version) from cell_types) as taxonomy_version,
+    (select any_value(taxonomy_component_version) from cell_types) as taxonomy_component_version
 from counts

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +116,7 @@ def run(
                          hint="`brainwh sources PATH` shows what each file was recognised as")
     report = Report()
     outcome = Outcome(db_path=db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".brainwh-scratch-", dir=db_path.parent) as scratch:
+    with _scratch_folder(db_path) as scratch:
         sources = found.materialise(registry.SOURCES, Path(scratch))
         with staged(db_path, fresh=fresh) as con:
             begin_run(con)
@@ -130,6 +130,19 @@ def run(
     outcome.notes = report.notes
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+@contextmanager
+def _scratch_folder(db_path: Path) -> Iterator[str]:
+    """A temporary folder beside the warehouse (decompressed sources), removed after."""
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(prefix=".brainwh-scratch-", dir=db_path.parent)
+    except OSError as error:
+        raise UsageError(f"cannot write in {db_path.parent}: {error.strerror}",
+                         hint="choose a --db in a folder you can write to") from None
+    with scratch as folder:
+        yield folder
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

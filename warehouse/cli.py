@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from warehouse import config, progress
+from warehouse import config, progress, signals
 from warehouse.errors import BrainwhError, ExitCode, exit_code_for
 
 DB_OPTION = click.option(
@@ -48,11 +48,14 @@ def demo(data: Path, scale: str, seed: int, db: Path | None) -> None:
 @click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
               show_default=True, help="tiny for tests, small for the demo, full = real sizes")
 @click.option("--seed", type=int, default=42, show_default=True)
-def sample(directory: Path, scale: str, seed: int) -> None:
+@click.option("--layout", type=click.Choice(["release", "abc-cache"]), default="release",
+              show_default=True, help="abc-cache: as an abc_atlas_access cache holds it (other "
+              "datasets, an older copy, older and newer manifests)")
+def sample(directory: Path, scale: str, seed: int, layout: str) -> None:
     """Write a synthetic release in Allen's real formats into DIRECTORY."""
     from ingest.sample import write_release
 
-    write_release(directory, scale=scale, seed=seed)
+    write_release(directory, scale=scale, seed=seed, layout=layout)
     progress.note(f"wrote the {scale} sample release to {directory}")
 
 
@@ -92,6 +95,48 @@ def build(sources: tuple[str, ...], db: Path | None, cache: Path | None,
                        cache=cache))
 
 
+@cli.command("fetch")
+@click.argument("names", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where to put the files (default: $BRAINWH_CACHE, else ~/.cache/brainwh)")
+@click.option("--release", metavar="YYYYMMDD", default=None,
+              help="ABC release to fetch (default: the newest in the bucket)")
+@click.option("--abc-url", envvar="BRAINWH_ABC_URL", show_envvar=True,
+              default="https://allen-brain-cell-atlas.s3.us-west-2.amazonaws.com",
+              show_default=True, help="the ABC Atlas bucket over HTTPS (or a mirror)")
+@click.option("--api-url", envvar="BRAINWH_API_URL", show_envvar=True,
+              default="https://api.brain-map.org", show_default=True,
+              help="the Allen Brain Map API (or a mirror)")
+@click.option("--ahba-url", envvar="BRAINWH_AHBA_URL", show_envvar=True,
+              default="https://human.brain-map.org", show_default=True,
+              help="the Allen Human Brain Atlas downloads (or a mirror)")
+@click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="attempts per request")
+@click.option("--retry-wait", type=click.FloatRange(0, 600), default=1.0, show_default=True,
+              help="seconds before the first retry; doubled before each next one")
+def fetch_command(names: tuple[str, ...], cache: Path | None, release: str | None,
+                  abc_url: str, api_url: str, ahba_url: str, retries: int,
+                  retry_wait: float) -> None:
+    """Download the real public Allen sources into the folder `brainwh build` reads.
+
+    SOURCE is abc (the WMB cell metadata and taxonomy of an ABC Atlas release), ontology (the
+    mouse and human structure graphs), ahba (the six Allen Human Brain Atlas donors, ~4 GB),
+    ephys (the Cell Types Database tables), or all. Downloads resume where they stopped and
+    are checked (md5 from the release manifest, sizes); run the same command again after an
+    interruption. Then: brainwh build CACHE.
+    """
+    from warehouse.fetch.downloads import Retry
+    from warehouse.fetch.sources import Endpoints, Request, fetch
+    from warehouse.remote.cache import cache_dir
+
+    folder = cache_dir(cache)
+    request = Request(cache=folder, endpoints=Endpoints(abc=abc_url, api=api_url,
+                                                        ahba=ahba_url),
+                      release=release, retry=Retry(attempts=retries, first_wait=retry_wait))
+    fetch(list(names), request)
+    progress.note(f"fetched into {folder}; next: brainwh build {folder}")
+
+
 @cli.command("sources")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--kind", type=click.Choice(KIND_CHOICES), default=None,
@@ -121,11 +166,14 @@ def sources_command(paths: tuple[str, ...], kind: str | None, cache: Path | None
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
 @click.argument("paths", nargs=-1, required=True)
 @DB_OPTION
-def ingest(kind: str, paths: tuple[str, ...], db: Path | None) -> None:
+@click.option("--release", metavar="YYYYMMDD", default=None,
+              help="ABC release to read (default: the newest whose files are all present)")
+def ingest(kind: str, paths: tuple[str, ...], db: Path | None, release: str | None) -> None:
     """Load one source (KIND) into the warehouse, keeping everything else in it."""
     from warehouse.build import run
 
-    _print_outcome(run(config.database_path(db), paths, kind=kind, fresh=False))
+    _print_outcome(run(config.database_path(db), paths, kind=kind, fresh=False,
+                       release=release))
 
 
 @cli.command()
@@ -162,6 +210,7 @@ def _register_optional_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _register_optional_commands()
+    signals.unwind_on_sigterm()
     try:
         cli.main(args=argv, prog_name="brainwh", standalone_mode=False)
     except click.exceptions.Abort:
@@ -176,6 +225,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         progress.note("interrupted")
         sys.exit(ExitCode.INTERRUPTED)
+    except signals.Terminated:
+        progress.note("terminated")
+        sys.exit(ExitCode.TERMINATED)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(ExitCode.OK)

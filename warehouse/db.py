@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.errors import LockedError, UsageError
+from warehouse.errors import DataError, LockedError, UsageError
 
 
 def _is_lock_error(error: Exception) -> bool:
@@ -31,6 +31,12 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
                 hint="wait for the other build or ingest to finish, or close the program "
                 "holding the file (a DuckDB CLI or notebook opened read-write)",
             ) from error
+        if "replaying WAL" in str(error):
+            raise DataError(
+                f"{path}.wal, a write-ahead log left by a session that did not close cleanly, "
+                f"does not belong to {path.name}", file=str(path),
+                hint="build the warehouse again (brainwh build drops the stale log), or move "
+                "the .wal file aside") from None
         raise
 
 

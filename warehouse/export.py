@@ -74,6 +74,9 @@ def provenance(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
         "brainwh.query": query,
         "brainwh.release": distinct("release"),
         "brainwh.taxonomy_version": distinct("taxonomy_version"),
+        "brainwh.taxonomy_folder": ",".join(sorted({
+            f"{s['component']}/{s['version']}" for s in sources
+            if s.get("kind") == "taxonomy" and s.get("component") and s.get("version")})),
         "brainwh.components": json.dumps(
             {s["component"]: s["version"] for s in sources if s.get("component")}),
         "brainwh.sources": json.dumps(sources),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ingest.sample import (
     abc,
+    abc_cache,
     cell_types,
     manifest,
     merfish,
@@ -28,9 +29,19 @@ GENERATORS: list[Generator] = [ontology.write, abc.write, parcellation.write, me
                                cell_types.write, microarray.write, manifest.write]
 
 
-def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:
+LAYOUTS = ("release", "abc-cache")
+
+
+def write_release(directory: Path, *, scale: str = "small", seed: int = 42,
+                  layout: str = "release") -> None:
+    """Every generator's files under `directory`; `layout="abc-cache"` then lays the ABC part
+    out as an abc_atlas_access cache (other datasets, older and newer manifests)."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
     directory.mkdir(parents=True, exist_ok=True)
     for generate in GENERATORS:
         generate(directory, scale, seed)
+    if layout == "abc-cache":
+        abc_cache.apply(directory)
