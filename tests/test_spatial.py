@@ -77,7 +77,8 @@ def test_spatial_rows_keep_the_dissection_rows_and_columns(built):
     db, _ = built
     columns = [name for name, *_ in rows(db, "describe composition")]
     assert columns == ["region_kind", "region_acronym", "structure_id", "level", "cell_type",
-                       "cell_type_label", "n_cells", "fraction", "method"]
+                       "cell_type_label", "n_cells", "fraction", "method", "taxonomy_version",
+                       "taxonomy_component_version"]
     assert rows(db, "select distinct method, region_kind from composition order by all") == [
         ("dissection", "roi"), ("dissection", "structure"), ("spatial", "structure")]
     assert rows(db, "select distinct structure_id from composition where method = 'spatial' "
