@@ -200,6 +200,61 @@ def status(db: Path | None) -> None:
     click.echo(render_status(config.database_path(db)))
 
 
+@cli.group()
+def plot() -> None:
+    """PNG/SVG pictures: composition bar charts and MERFISH sections (needs matplotlib)."""
+
+
+OUT_OPTION = click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="the picture to write, .png or .svg (default: a name from the arguments, .png)")
+FORCE_OPTION = click.option("--force", is_flag=True, help="replace --out if it exists")
+
+
+@plot.command("composition")
+@click.argument("regions", nargs=-1, required=True, metavar="REGION...")
+@click.option("--level", default="subclass", show_default=True,
+              type=click.Choice(["neurotransmitter", "class", "subclass", "supertype",
+                                 "cluster"]))
+@click.option("--method", type=click.Choice(["spatial", "dissection"]), default=None,
+              help="MERFISH cells by CCF parcellation, or 10x cells by dissection region "
+              "(default: spatial when every region has MERFISH cells)")
+@click.option("--top", type=click.IntRange(1, 60), default=15, show_default=True,
+              help="cell types drawn one by one; the rest are one 'other' segment")
+@OUT_OPTION
+@FORCE_OPTION
+@DB_OPTION
+def plot_composition(regions: tuple[str, ...], level: str, method: str | None, top: int,
+                     out: Path | None, force: bool, db: Path | None) -> None:
+    """A stacked bar of each REGION's cell-type fractions (ROI or CCF acronyms)."""
+    from warehouse import plot as plotting
+
+    written = plotting.plot_composition(config.database_path(db), list(regions), level=level,
+                                        method=method, top=top, out=out, force=force)
+    progress.note(f"wrote {written}")
+
+
+@plot.command("section")
+@click.argument("section")
+@click.option("--color-by", default="subclass", show_default=True,
+              type=click.Choice(["neurotransmitter", "class", "subclass", "supertype",
+                                 "cluster", "division", "structure", "substructure"]),
+              help="a taxonomy level (its colours) or a parcellation level (CCF colours)")
+@click.option("--coordinates", type=click.Choice(["section", "reconstructed", "ccf"]),
+              default="section", show_default=True)
+@OUT_OPTION
+@FORCE_OPTION
+@DB_OPTION
+def plot_section(section: str, color_by: str, coordinates: str, out: Path | None, force: bool,
+                 db: Path | None) -> None:
+    """The cells of one MERFISH SECTION (e.g. C57BL6J-638850.40), coloured by type."""
+    from warehouse import plot as plotting
+
+    written = plotting.plot_section(config.database_path(db), section, color_by=color_by,
+                                    coordinates=coordinates, out=out, force=force)
+    progress.note(f"wrote {written}")
+
+
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (query, export, serve)."""
     from warehouse import commands

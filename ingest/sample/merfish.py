@@ -88,6 +88,10 @@ PLACES = {
     "PAG": (9.0, 2.9, 0.3, 0.35), "DR": (9.4, 3.6, 0.0, 0.15), "PVH": (5.6, 5.5, 0.3, 0.15),
     "ARH": (6.6, 7.3, 0.25, 0.12), "VMH": (6.5, 6.7, 0.6, 0.2), "SCH": (5.2, 7.2, 0.3, 0.1),
     "LHA": (6.2, 6.0, 1.0, 0.4), "ZI": (6.8, 4.8, 1.6, 0.3),
+    "VL": (4.6, 2.9, 1.4, 0.35), "V3": (6.4, 5.2, 0.05, 0.5), "AQ": (9.0, 3.4, 0.05, 0.2),
+    "V4": (10.8, 4.4, 0.4, 0.3), "c": (12.8, 5.6, 0.0, 0.1), "cc": (5.0, 2.2, 1.6, 0.8),
+    "SEZ": (4.6, 3.1, 1.2, 0.3), "chpl": (6.0, 3.2, 1.0, 0.4), "cst": (6.5, 5.0, 2.4, 0.6),
+    "mfsbshy": (6.5, 4.5, 0.8, 0.5), "mfbc": (5.5, 3.2, 0.9, 0.4),
 }
 # isocortical areas on the cortical sheet: (AP mm, angle from the dorsal midline in degrees)
 AREAS = {
@@ -222,6 +226,8 @@ def _stable_rng(*parts) -> np.random.Generator:
 def place_of(p: Parcellation) -> tuple[float, float, float, float]:
     """(ap, dv, ml, spread) of a non-cortical parcellation: by hand, else inside its box."""
     structure, substructure = p.terms["structure"].acronym, p.terms["substructure"].acronym
+    structure = structure.removesuffix("-unassigned")
+    substructure = substructure.removesuffix("-unassigned")
     division = division_of(p)
     if structure in PLACES:
         ap, dv, ml, spread = PLACES[structure]
