@@ -173,9 +173,11 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
     # the md5s (a second read of ~1.3 GB) run beside the load: hashlib releases the GIL
     with ThreadPoolExecutor(max_workers=1) as pool:
         md5s = pool.submit(lambda: {role: check_md5(s) for role, s in by_role.items()})
-        taxonomy, scans = _insert(con, by_role)
-        _check(con, by_role, scans)
+        taxonomy, lines = _insert(con, by_role)
+        _check(con, by_role, lines)
         md5 = md5s.result()
+    for table in COORDINATE_TABLES.values():
+        con.execute(f"drop table if exists {table}")
     (rows,) = con.execute("select count(*) from spatial_cells").fetchone()
     for role, source in by_role.items():
         log_file(con, source, kind=KIND, table="spatial_cells", rows=rows, md5=md5[role],
@@ -189,61 +191,64 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
                     "spatial composition or density")
 
 
+COORDINATE_TABLES = {"ccf_coordinates": "_merfish_ccf",
+                     "reconstructed_coordinates": "_merfish_reconstructed"}
+
+
 def _insert(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]
             ) -> tuple[str, dict[str, str]]:
+    """Read the coordinate files into temporary tables (in file order, checked), then insert
+    the metadata joined to them. Returns the cells' taxonomy version and, per role, the
+    relation its rows can be looked up in by line (for error messages)."""
     metadata = by_role["merfish_cell_metadata"]
-    what = "MERFISH cell_metadata"
     scan, header = read_csv_relation(con, metadata.path, types=METADATA_COLUMNS,
-                                     required=METADATA_REQUIRED, what=what,
+                                     required=METADATA_REQUIRED, what="MERFISH cell_metadata",
                                      label=metadata.origin)
-    scans = {"merfish_cell_metadata": scan}
-    pick = {name: (f"m.{quote_ident(name)}" if name in header else f"null::{kind}")
-            for name, kind in METADATA_COLUMNS.items()}
-    joins, ccf, rec = [], {}, {}
-    for role, alias, into in (("ccf_coordinates", "c", ccf),
-                              ("reconstructed_coordinates", "r", rec)):
+    lines = {"merfish_cell_metadata": scan}
+    coordinates = {}
+    for role, table in COORDINATE_TABLES.items():
         source = by_role.get(role)
         if source is None:
-            into.update({k: f"null::{t}" for k, t in COORDINATE_COLUMNS.items()})
-            into["present"] = "false"
+            coordinates[role] = None
             continue
-        coordinates, _ = read_csv_relation(con, source.path, types=COORDINATE_COLUMNS,
-                                           required=list(COORDINATE_COLUMNS),
-                                           what=source.path.name, label=source.origin)
-        scans[role] = coordinates
-        joins.append(f"full join {coordinates} as {alias} on {alias}.cell_label = m.cell_label")
-        into.update({k: f"{alias}.{k}" for k in COORDINATE_COLUMNS})
-        into["present"] = f"{alias}.cell_label is not null"
-    # A coordinates row without a metadata row, or two parcellations for one cell, stop the
-    # insert (the CASE branch runs only then); _diagnose finds the file and line.
-    cell_label = ("case when cell_label is null and (c_present or r_present) then "
-                  "error('brainwh: coordinates without metadata') else cell_label end")
-    parcellation = ("case when c_index is distinct from r_index and c_present and r_present "
-                    "then error('brainwh: parcellation mismatch') "
-                    "else coalesce(c_index, r_index) end")
-    hemisphere = (f"case when c_z is null then null when c_z < {MIDLINE_MM} then 'left' "
-                  "else 'right' end")
+        relation, _ = read_csv_relation(con, source.path, types=COORDINATE_COLUMNS,
+                                        required=list(COORDINATE_COLUMNS),
+                                        what=source.path.name, label=source.origin)
+        try:
+            con.execute(f"create or replace temp table {table} as select * from {relation}")
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
+            raise csv_error(error, label=source.origin, what=source.path.name) from error
+        _check_coordinates(con, table, source)
+        coordinates[role] = lines[role] = table
+    pick = {name: (f"m.{quote_ident(name)}" if name in header else f"null::{kind}")
+            for name, kind in METADATA_COLUMNS.items()}
+    coordinates_sql = _coordinates(con, coordinates)
+    ccf = {k: (f"co.c_{k}" if coordinates["ccf_coordinates"] else f"null::{t}")
+           for k, t in COORDINATE_COLUMNS.items()}
+    rec = {k: (f"co.r_{k}" if coordinates["reconstructed_coordinates"] else f"null::{t}")
+           for k, t in COORDINATE_COLUMNS.items()}
+    joins = [f"left join ({coordinates_sql}) as co on co.cell_label = m.cell_label"] \
+        if coordinates_sql else []
+    # the two files naming two parcellations for one cell stop the insert (the CASE branch
+    # runs only then); _diagnose finds the line
+    parcellation = (f"case when {ccf['parcellation_index']} <> {rec['parcellation_index']} "
+                    "then error('brainwh: parcellation mismatch') else "
+                    f"coalesce({ccf['parcellation_index']}, {rec['parcellation_index']}) end")
+    hemisphere = (f"case when {ccf['z']} < {MIDLINE_MM} then 'left' "
+                  f"when {ccf['z']} >= {MIDLINE_MM} then 'right' end")
+    columns = ", ".join(pick[name] for name in (
+        "brain_section_label", "cluster_alias", "average_correlation_score",
+        "feature_matrix_label", "donor_label", "donor_genotype", "donor_sex"))
     select = f"""
-        select {cell_label}, brain_section_label, cluster_alias, average_correlation_score,
-               feature_matrix_label, donor_label, donor_genotype, donor_sex,
-               x_section, y_section, z_section, r_x, r_y, r_z, c_x, c_y, c_z,
-               {parcellation}, {hemisphere}, abc_sample_id, matrix_label, low_quality_mapping,
+        select m.cell_label, {columns}, m.x, m.y, m.z,
+               {rec['x']}, {rec['y']}, {rec['z']}, {ccf['x']}, {ccf['y']}, {ccf['z']},
+               {parcellation}, {hemisphere},
+               {pick['abc_sample_id']}, {pick['matrix_label']}, {pick['low_quality_mapping']},
                ?, ?
-        from (
-            select m.cell_label, {', '.join(f'{pick[n]} as {n}' for n in (
-                'brain_section_label', 'cluster_alias', 'average_correlation_score',
-                'feature_matrix_label', 'donor_label', 'donor_genotype', 'donor_sex',
-                'abc_sample_id', 'matrix_label', 'low_quality_mapping'))},
-                   m.x as x_section, m.y as y_section, m.z as z_section,
-                   {ccf['x']} as c_x, {ccf['y']} as c_y, {ccf['z']} as c_z,
-                   {ccf['parcellation_index']} as c_index, {ccf['present']} as c_present,
-                   {rec['x']} as r_x, {rec['y']} as r_y, {rec['z']} as r_z,
-                   {rec['parcellation_index']} as r_index, {rec['present']} as r_present
-            from {scan} as m {' '.join(joins)}
-        )
+        from {scan} as m {' '.join(joins)}
     """
-    coordinates_version = next((by_role[r].version for r in ("ccf_coordinates",
-                                "reconstructed_coordinates") if r in by_role), None)
+    coordinates_version = next((by_role[r].version for r in COORDINATE_TABLES if r in by_role),
+                               None)
     progress.note(f"loading MERFISH cells from {metadata.origin}")
     con.execute("delete from spatial_cells")
     con.execute("set preserve_insertion_order = false")
@@ -251,71 +256,115 @@ def _insert(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]
         con.execute(f"insert into spatial_cells {select}",
                     [metadata.version, coordinates_version])
     except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
-        if "brainwh: " in str(error):
-            _diagnose(con, by_role, scans)
-        raise _which_file(error, by_role) from error
+        if "brainwh: parcellation mismatch" in str(error):
+            _mismatch(con, by_role)
+        raise csv_error(error, label=metadata.origin, what="MERFISH cell_metadata") from error
     finally:
         con.execute("set preserve_insertion_order = true")
-    return expected_taxonomy(metadata.version, header), scans
+    return expected_taxonomy(metadata.version, header), lines
 
 
-def _which_file(error: duckdb.Error, by_role: dict[str, SourceFile]) -> DataError:
-    """DuckDB's CSV error names the file's path: map it back to the user's file."""
-    text = str(error)
-    source = next((s for s in by_role.values() if str(s.path) in text),
-                  by_role["merfish_cell_metadata"])
-    what = "MERFISH cell_metadata" if source.role == "merfish_cell_metadata" else \
-        source.path.name
-    return csv_error(error, label=source.origin, what=what)
+def _coordinates(con: duckdb.DuckDBPyConnection, tables: dict[str, str | None]) -> str | None:
+    """SQL for one row per cell with both files' columns (c_x ... r_parcellation_index). The
+    two files list their cells in one order (the real heads do): then they are paired by
+    position, one hash join fewer; otherwise by cell_label."""
+    ccf, rec = tables["ccf_coordinates"], tables["reconstructed_coordinates"]
+    if ccf is None and rec is None:
+        return None
+    names = [k for k in COORDINATE_COLUMNS if k != "cell_label"]
+
+    def columns(alias: str, prefix: str, present: bool) -> str:
+        return ", ".join((f"{alias}.{k}" if present else f"null::{COORDINATE_COLUMNS[k]}")
+                         + f" as {prefix}_{k}" for k in names)
+
+    if ccf is None or rec is None:
+        table = ccf or rec
+        return (f"select t.cell_label, {columns('t', 'c', ccf is not None)}, "
+                f"{columns('t', 'r', rec is not None)} from {table} as t")
+    (n_ccf,), (n_rec,) = (con.execute(f"select count(*) from {t}").fetchone() for t in (ccf,
+                                                                                        rec))
+    aligned = n_ccf == n_rec and con.execute(
+        f"select count(*) from {ccf} as c positional join {rec} as r "
+        "where c.cell_label <> r.cell_label").fetchone()[0] == 0
+    if aligned:
+        return (f"select c.cell_label, {columns('c', 'c', True)}, {columns('r', 'r', True)} "
+                f"from {ccf} as c positional join {rec} as r")
+    return (f"select coalesce(c.cell_label, r.cell_label) as cell_label, "
+            f"{columns('c', 'c', True)}, {columns('r', 'r', True)} "
+            f"from {ccf} as c full join {rec} as r on r.cell_label = c.cell_label")
 
 
-def _numbered(scan: str) -> str:
-    return f"(select *, row_number() over () + 1 as line from {scan})"
+def _numbered(relation: str) -> str:
+    return f"(select *, row_number() over () + 1 as line from {relation})"
 
 
-def _diagnose(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile],
-              scans: dict[str, str]) -> None:
-    """Raise the DataError that names the first coordinates row the insert refused."""
-    metadata = scans["merfish_cell_metadata"]
-    for role in ("ccf_coordinates", "reconstructed_coordinates"):
-        if role not in scans:
-            continue
+def _check_coordinates(con: duckdb.DuckDBPyConnection, table: str, source: SourceFile) -> None:
+    """No empty value, no cell twice (the table holds the file's rows in file order)."""
+    (rows, x, y, z, index) = con.execute(
+        f"select count(*), count(x), count(y), count(z), count(parcellation_index) "
+        f"from {table}").fetchone()
+    if rows == 0:
+        raise DataError("the file has a header but no rows", file=source.origin, line=2,
+                        hint="download the file again")
+    if min(x, y, z, index) < rows:
         found = con.execute(
-            f"select cell_label, line from {_numbered(scans[role])} "
-            f"where cell_label not in (select cell_label from {metadata} "
-            "where cell_label is not null) order by line limit 1").fetchone()
-        if found:
-            raise DataError(
-                f"cell {found[0]!r} is not in the MERFISH cell_metadata.csv "
-                f"({by_role['merfish_cell_metadata'].origin})",
-                file=by_role[role].origin, line=found[1], column="cell_label",
-                hint="the coordinates and the cell metadata come from different releases: use "
-                "the files one ABC release lists together")
+            f"select line, x, y, z, parcellation_index from {_numbered(table)} "
+            "where x is null or y is null or z is null or parcellation_index is null "
+            "order by line limit 1").fetchone()
+        column = ["x", "y", "z", "parcellation_index"][found[1:].index(None)]
+        raise DataError(f"{column} is empty", file=source.origin, line=found[0], column=column,
+                        hint="every cell's coordinates and parcellation are numbers: "
+                        "download the file again")
+    if _has_duplicates(con, table):
+        _duplicate(con, source, table)
+
+
+def _has_duplicates(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether a cell_label repeats: distinct hashes first (cheap), labels only on doubt."""
+    (rows, hashes) = con.execute(
+        f"select count(*), count(distinct hash(cell_label)) from {relation}").fetchone()
+    if hashes == rows:
+        return False
+    (labels,) = con.execute(f"select count(distinct cell_label) from {relation}").fetchone()
+    return labels < rows
+
+
+def _duplicate(con: duckdb.DuckDBPyConnection, source: SourceFile, relation: str) -> None:
+    found = con.execute(
+        f"""
+        select cell_label, list(line order by line)[1:2] from {_numbered(relation)}
+        where cell_label in (select cell_label from {relation} group by 1
+                             having count(*) > 1)
+        group by cell_label order by 2 limit 1
+        """).fetchone()
+    raise DataError(f"duplicate cell_label {found[0]!r} (also on line {found[1][0]})",
+                    file=source.origin, line=found[1][1], column="cell_label",
+                    hint="each cell appears once: download the file again")
+
+
+def _mismatch(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]) -> None:
     found = con.execute(
         f"""
         select c.cell_label, c.line, c.parcellation_index, r.parcellation_index
-        from {_numbered(scans['ccf_coordinates'])} as c
-        join {scans['reconstructed_coordinates']} as r using (cell_label)
-        where c.parcellation_index is distinct from r.parcellation_index
+        from {_numbered(COORDINATE_TABLES['ccf_coordinates'])} as c
+        join {COORDINATE_TABLES['reconstructed_coordinates']} as r using (cell_label)
+        where c.parcellation_index <> r.parcellation_index
         order by c.line limit 1
         """).fetchone()
-    if found:
-        raise DataError(
-            f"cell {found[0]!r} is in parcellation {found[2]} here but in {found[3]} in "
-            f"{by_role['reconstructed_coordinates'].origin}",
-            file=by_role["ccf_coordinates"].origin, line=found[1],
-            column="parcellation_index",
-            hint="both coordinate files carry the cell's parcellation: use the files of one "
-            "MERFISH-C57BL6J-638850-CCF version")
-    raise AssertionError("the insert was refused but no row explains it")
+    raise DataError(
+        f"cell {found[0]!r} is in parcellation {found[2]} here but in {found[3]} in "
+        f"{by_role['reconstructed_coordinates'].origin}",
+        file=by_role["ccf_coordinates"].origin, line=found[1], column="parcellation_index",
+        hint="both coordinate files carry the cell's parcellation: use the files of one "
+        "MERFISH-C57BL6J-638850-CCF version")
 
 
 def _check(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile],
-           scans: dict[str, str]) -> None:
+           lines: dict[str, str]) -> None:
     metadata = by_role["merfish_cell_metadata"]
-    (rows, null_label, null_alias, null_section, distinct) = con.execute(
+    (rows, null_label, null_alias, null_section, x_ccf, x_rec) = con.execute(
         "select count(*), count(*) - count(cell_label), count(*) - count(cluster_alias), "
-        "count(*) - count(brain_section_label), count(distinct cell_label) "
+        "count(*) - count(brain_section_label), count(x_ccf), count(x_reconstructed) "
         "from spatial_cells").fetchone()
     if rows == 0:
         raise DataError("the file has a header but no cells", file=metadata.origin, line=2,
@@ -324,47 +373,33 @@ def _check(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile],
                           (null_section, "brain_section_label")):
         if empty:
             (line,) = con.execute(
-                f"select line from {_numbered(scans['merfish_cell_metadata'])} "
+                f"select line from {_numbered(lines['merfish_cell_metadata'])} "
                 f"where {column} is null order by line limit 1").fetchone()
             raise DataError(f"{column} is empty", file=metadata.origin, line=line,
                             column=column, hint=f"every MERFISH cell needs a {column}")
-    if distinct != rows:
-        _duplicate(con, by_role, scans)
-    for role in ("ccf_coordinates", "reconstructed_coordinates"):
-        if role not in scans:
+    if _has_duplicates(con, "spatial_cells"):  # the coordinate files have none: the metadata
+        _duplicate(con, metadata, lines["merfish_cell_metadata"])
+    # every coordinates row found its cell: as many joined rows as the file has (no empty x)
+    for role, joined in (("ccf_coordinates", x_ccf), ("reconstructed_coordinates", x_rec)):
+        if role not in by_role:
             continue
-        found = con.execute(
-            f"select line, x, y, z, parcellation_index from {_numbered(scans[role])} "
-            "where x is null or y is null or z is null or parcellation_index is null "
-            "order by line limit 1").fetchone()
-        if found:
-            column = ["x", "y", "z", "parcellation_index"][found[1:].index(None)]
-            raise DataError(f"{column} is empty", file=by_role[role].origin, line=found[0],
-                            column=column, hint="every cell's coordinates and parcellation "
-                            "are numbers: download the file again")
-    _check_parcellations(con, by_role, scans)
+        table = COORDINATE_TABLES[role]
+        (in_file,) = con.execute(f"select count(*) from {table}").fetchone()
+        if joined < in_file:
+            found = con.execute(
+                f"select cell_label, line from {_numbered(table)} where cell_label not in "
+                "(select cell_label from spatial_cells) order by line limit 1").fetchone()
+            raise DataError(
+                f"cell {found[0]!r} is not in the MERFISH cell_metadata.csv "
+                f"({metadata.origin})", file=by_role[role].origin, line=found[1],
+                column="cell_label",
+                hint="the coordinates and the cell metadata come from different releases: "
+                "use the files one ABC release lists together")
+    _check_parcellations(con, by_role)
 
 
-def _duplicate(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile],
-               scans: dict[str, str]) -> None:
-    for role in ("merfish_cell_metadata", "ccf_coordinates", "reconstructed_coordinates"):
-        if role not in scans:
-            continue
-        found = con.execute(
-            f"""
-            select cell_label, list(line order by line)[1:2] from {_numbered(scans[role])}
-            where cell_label in (select cell_label from {scans[role]} group by 1
-                                 having count(*) > 1)
-            group by cell_label order by 2 limit 1
-            """).fetchone()
-        if found:
-            raise DataError(f"duplicate cell_label {found[0]!r} (also on line {found[1][0]})",
-                            file=by_role[role].origin, line=found[1][1], column="cell_label",
-                            hint="each cell appears once: download the file again")
-
-
-def _check_parcellations(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile],
-                         scans: dict[str, str]) -> None:
+def _check_parcellations(con: duckdb.DuckDBPyConnection,
+                         by_role: dict[str, SourceFile]) -> None:
     """Every parcellation_index is one the loaded parcellation has (when one is loaded)."""
     (loaded,) = con.execute("select count(*) from parcellations").fetchone()
     if not loaded:
@@ -374,11 +409,11 @@ def _check_parcellations(con: duckdb.DuckDBPyConnection, by_role: dict[str, Sour
         "(select parcellation_index from parcellations)").fetchone()
     if not unknown:
         return
-    for role in ("ccf_coordinates", "reconstructed_coordinates"):
-        if role not in scans:
+    for role, table in COORDINATE_TABLES.items():
+        if role not in by_role:
             continue
         found = con.execute(
-            f"select parcellation_index, line from {_numbered(scans[role])} "
+            f"select parcellation_index, line from {_numbered(table)} "
             "where parcellation_index not in (select parcellation_index from parcellations) "
             "order by line limit 1").fetchone()
         if found:

@@ -6,7 +6,8 @@ Real: the 59 section labels with their gaps and z positions (z = 0.2 mm × the r
 annotation's slice index); the number of cells per division at full scale for the ten largest
 divisions (Allen's merfish_ccf_registration_tutorial prints them); the columns and their order;
 text `cell_label`s of 19 digits, some ending in `-1`; three files in different row orders, joined
-on `cell_label`. Synthetic: everything else. Each cell is placed in a parcellation (cells per
+on `cell_label` (the two coordinate files in one order, as their heads are). Synthetic:
+everything else. Each cell is placed in a parcellation (cells per
 parcellation follow its volume within its division) and gets a cluster of the sample taxonomy
 typical of it: L2/3 IT cells in isocortex layer 2/3, L6 CT cells in layer 6a, D1/D2 medium spiny
 neurons in the striatum, granule and Purkinje cells in the cerebellar cortex, a region's own
@@ -135,6 +136,9 @@ STRUCTURE_GROUPS = {
     "striatum_ventral": {"ACB", "FS", "OT"}, "septum": {"LSc", "LSr", "LSv", "SF", "SH"},
     "amygdala": {"AAA", "BA", "CEA", "IA", "MEA"},
 }
+# class weights of structures whose cells are mostly one class (the hippocampal fields)
+STRUCTURE_CLASSES = {"CA1": {1: 0.6, 6: 0.05, 7: 0.07}, "CA2": {1: 0.6, 6: 0.05, 7: 0.07},
+                     "CA3": {1: 0.6, 6: 0.05, 7: 0.07}, "DG": {4: 0.6, 6: 0.04, 7: 0.06}}
 DIVISION_GROUPS = {"Isocortex": "cortex", "HPF": "hippocampus", "CTXsp": "cortical_subplate",
                    "OLF": "olfactory", "STR": "striatum_dorsal", "PAL": "pallidum",
                    "TH": "thalamus", "HY": "hypothalamus", "MB": "midbrain", "P": "pons",
@@ -199,7 +203,8 @@ def cluster_mix(tax: abc.Taxonomy, p: Parcellation) -> np.ndarray:
     else:
         group = next((g for g, names in STRUCTURE_GROUPS.items() if structure in names),
                      DIVISION_GROUPS[division])
-        classes = {**abc.NON_NEURONAL, **abc.CLASS_WEIGHTS[group]}
+        classes = {**abc.NON_NEURONAL,
+                   **STRUCTURE_CLASSES.get(structure, abc.CLASS_WEIGHTS[group])}
         favoured = abc.FAVOURED.get(group)
         damped = [abc.DISFAVOURED[group]] if group in abc.DISFAVOURED else []
         if division == "CB":
@@ -391,17 +396,16 @@ def write(directory: Path, scale: str, seed: int) -> None:
     folder = directory / METADATA_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     metadata.write_csv(folder / "cell_metadata.csv")
-    # the coordinate files: grouped by section (in another order), each in its own order
+    # the coordinate files share one row order (their printed heads list the same cells),
+    # grouped by section, unlike the metadata's
     section_order = rng.permutation(len(SECTION_SLICES))
+    rows = cells.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(2**31)))
+    rank = section_order[rows["section"].to_numpy()]
+    rows = rows.with_columns(pl.Series("rank", rank)).sort("rank", maintain_order=True)
     ccf = directory / CCF_FOLDER
     ccf.mkdir(parents=True, exist_ok=True)
-    for name, columns in (("ccf_coordinates.csv", ("x_ccf", "y_ccf", "z_ccf")),
-                          ("reconstructed_coordinates.csv",
-                           ("x_reconstructed", "y_reconstructed", "z"))):
-        rows = cells.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(2**31)))
-        rank = section_order[rows["section"].to_numpy()]
-        rows = rows.with_columns(pl.Series("rank", rank)).sort("rank", maintain_order=True)
-        rows.select("cell_label", pl.col(columns[0]).alias("x"), pl.col(columns[1]).alias("y"),
-                    pl.col(columns[2]).round(1).alias("z") if columns[2] == "z"
-                    else pl.col(columns[2]).alias("z"),
+    for name, x, y, z in (("ccf_coordinates.csv", "x_ccf", "y_ccf", pl.col("z_ccf")),
+                          ("reconstructed_coordinates.csv", "x_reconstructed",
+                           "y_reconstructed", pl.col("z").round(1))):
+        rows.select("cell_label", pl.col(x).alias("x"), pl.col(y).alias("y"), z.alias("z"),
                     "parcellation_index").write_csv(ccf / name)
