@@ -1,8 +1,10 @@
-"""The `brainwh` command. The only module that prints results or exits.
+"""The `brainwh` command: every subcommand's click definition, registered at import.
 
-Data goes to stdout, messages to stderr; errors become exit codes in `main()` through
+The only module that prints results or exits. Commands stay thin: they parse their options
+(shared ones through the decorators below) and call the module that does the job. Data goes to
+stdout, messages to stderr; errors become exit codes in `main()` through
 `warehouse.errors.exit_code_for` (0 ok, 1 bad data or failed query, 2 usage, 3 locked, 130
-interrupted).
+interrupted). `serve` keeps its definition in `warehouse.server.command` and is registered here.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ import click
 
 from warehouse import config, progress
 from warehouse.errors import BrainwhError, ExitCode, UsageError, exit_code_for
+from warehouse.server.command import serve_command
 
-DB_OPTION = click.option(
-    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray")
+FORMAT_CHOICES = ("csv", "json", "parquet", "table")
+
+# Options several commands share: declared once, applied as decorators.
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="warehouse file (default: $BRAINWH_DB, else ./brainwh.duckdb)",
 )
-KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray")
+scale_option = click.option(
+    "--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
+    show_default=True, help="tiny for tests, small for the demo, full = the real sizes",
+)
+seed_option = click.option("--seed", type=int, default=42, show_default=True,
+                           help="random seed of the sample generator")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,22 +43,20 @@ def cli() -> None:
 @cli.command()
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"),
               show_default=True, help="where to write the sample release and warehouse")
-@click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
-              show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
-@DB_OPTION
-def demo(data: Path, scale: str, seed: int, db: Path | None) -> None:
+@scale_option
+@seed_option
+@db_option
+def demo(data: Path, scale: str, seed: int, db_path: Path | None) -> None:
     """Generate the sample release, build the warehouse, print answers."""
     from warehouse.demo import run_demo
 
-    run_demo(data, scale=scale, seed=seed, db_path=db or data / "brainwh.duckdb")
+    run_demo(data, scale=scale, seed=seed, db_path=db_path or data / "brainwh.duckdb")
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
-              show_default=True, help="tiny for tests, small for the demo, full = real sizes")
-@click.option("--seed", type=int, default=42, show_default=True)
+@scale_option
+@seed_option
 def sample(directory: Path, scale: str, seed: int) -> None:
     """Write a synthetic release in Allen's real formats into DIRECTORY."""
     from ingest.sample import write_release
@@ -65,13 +75,13 @@ def _print_outcome(outcome) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@DB_OPTION
+@db_option
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="download cache for s3:// and https:// sources (default: $BRAINWH_CACHE, "
               "else ~/.cache/brainwh)")
 @click.option("--release", metavar="YYYYMMDD", default=None,
               help="ABC release to read from a remote location (default: the newest)")
-def build(sources: tuple[str, ...], db: Path | None, cache: Path | None,
+def build(sources: tuple[str, ...], db_path: Path | None, cache: Path | None,
           release: str | None) -> None:
     """Build a new warehouse from every Allen source file found under SOURCES.
 
@@ -91,26 +101,71 @@ def build(sources: tuple[str, ...], db: Path | None, cache: Path | None,
         from warehouse import remote
 
         remote.configure(cache=cache, release=release)
-    _print_outcome(run(config.database_path(db), sources, fresh=True))
+    _print_outcome(run(config.database_path(db_path), sources, fresh=True))
 
 
 @cli.command()
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
 @click.argument("paths", nargs=-1, required=True)
-@DB_OPTION
-def ingest(kind: str, paths: tuple[str, ...], db: Path | None) -> None:
+@db_option
+def ingest(kind: str, paths: tuple[str, ...], db_path: Path | None) -> None:
     """Load one source (KIND) into the warehouse, keeping everything else in it."""
     from ingest import registry
     from warehouse.build import run
 
     if kind not in registry.KINDS:
         raise UsageError(f"the {kind} source is not available in this version")
-    _print_outcome(run(config.database_path(db), paths, kind=kind, fresh=False))
+    _print_outcome(run(config.database_path(db_path), paths, kind=kind, fresh=False))
+
+
+@cli.command("sql")
+@click.argument("query", required=False)
+@click.option("-f", "--file", "query_file", type=click.Path(exists=True, dir_okay=False,
+              allow_dash=True, path_type=Path),
+              help="read the query from a file ('-' or no QUERY: stdin)")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="table",
+              show_default=True, help="aligned text, CSV, JSON (one object per row) or Parquet")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write to a file instead of stdout")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="bind $NAME in the query (repeatable); never interpolated")
+@db_option
+def sql(query: str | None, query_file: Path | None, fmt: str, out: Path | None,
+        params: tuple[str, ...], db_path: Path | None) -> None:
+    """Run a SQL query against the warehouse (read-only) and print the result.
+
+    The query comes from the argument, from -f FILE, or from stdin. Parameters are bound:
+    `brainwh sql 'select * from composition where region_acronym = $r' --param r=MOp`.
+    """
+    from warehouse.query import read_query, run_sql
+
+    run_sql(read_query(query, query_file), params, fmt, out, db_path)
+
+
+@cli.command("export")
+@click.argument("source", metavar="VIEW_OR_SQL")
+@click.option("--out", required=True, metavar="PATH_OR_URI",
+              help="a file (or, with --partition-by, a folder): local path or s3://bucket/key")
+@click.option("--partition-by", "partition_by", multiple=True, metavar="COL",
+              help="write a hive-partitioned folder, COL=value/ per value (repeatable)")
+@db_option
+def export(source: str, out: str, partition_by: tuple[str, ...], db_path: Path | None) -> None:
+    """Export a view, table, table macro call or query as zstd Parquet.
+
+    Each file records the query, the warehouse's source versions (release, taxonomy
+    version, every loaded file) and the export time in its key-value metadata. The result
+    is written under a temporary name and moved into place only when complete.
+    """
+    from warehouse.export import export as run_export
+
+    rows = run_export(source, out, partition_by=partition_by, db_path=db_path)
+    progress.note(f"exported {rows:,} rows to {out}"
+                  + (f" (partitioned by {', '.join(partition_by)})" if partition_by else ""))
 
 
 @cli.command()
-@DB_OPTION
-def views(db: Path | None) -> None:
+@db_option
+def views(db_path: Path | None) -> None:
     """List the saved views and macros with the questions they answer."""
     from warehouse.views import saved_objects
 
@@ -124,24 +179,18 @@ def views(db: Path | None) -> None:
 
 
 @cli.command()
-@DB_OPTION
-def status(db: Path | None) -> None:
+@db_option
+def status(db_path: Path | None) -> None:
     """Tables, row counts, and every loaded file with its version, size, md5 and time."""
     from warehouse.status import render_status
 
-    click.echo(render_status(config.database_path(db)))
+    click.echo(render_status(config.database_path(db_path)))
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (query, export, serve)."""
-    from warehouse import commands
-
-    for command in commands.COMMANDS:
-        cli.add_command(command)
+cli.add_command(serve_command, "serve")
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register_optional_commands()
     try:
         cli.main(args=argv, prog_name="brainwh", standalone_mode=False)
     except click.exceptions.Abort:

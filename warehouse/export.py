@@ -24,10 +24,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import click
 import duckdb
 
-from warehouse import __version__, config, db, progress
+from warehouse import __version__, config, db
 from warehouse.errors import QueryError, UsageError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -176,24 +175,3 @@ def export(source: str, out: str, *, partition_by: tuple[str, ...] = (),
     finally:
         con.close()
     return rows
-
-
-@click.command("export")
-@click.argument("source", metavar="VIEW_OR_SQL")
-@click.option("--out", required=True, metavar="PATH_OR_URI",
-              help="a file (or, with --partition-by, a folder): local path or s3://bucket/key")
-@click.option("--partition-by", "partition_by", multiple=True, metavar="COL",
-              help="write a hive-partitioned folder, COL=value/ per value (repeatable)")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="warehouse file (default: $BRAINWH_DB, else ./brainwh.duckdb)")
-def export_command(source: str, out: str, partition_by: tuple[str, ...],
-                   db_path: Path | None) -> None:
-    """Export a view, table, table macro call or query as zstd Parquet.
-
-    Each file records the query, the warehouse's source versions (release, taxonomy
-    version, every loaded file) and the export time in its key-value metadata. The result
-    is written under a temporary name and moved into place only when complete.
-    """
-    rows = export(source, out, partition_by=partition_by, db_path=db_path)
-    progress.note(f"exported {rows:,} rows to {out}"
-                  + (f" (partitioned by {', '.join(partition_by)})" if partition_by else ""))

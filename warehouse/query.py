@@ -1,17 +1,18 @@
-"""`brainwh sql`: ad-hoc SQL on a read-only connection, results in four formats."""
+"""`brainwh sql`: ad-hoc SQL on a read-only connection, results in four formats.
+
+The command itself is declared in `warehouse.cli`."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import click
 import duckdb
 import pyarrow as pa
 
 from warehouse import config, db
 from warehouse.errors import QueryError, UsageError
-from warehouse.output import FORMATS, write_result
+from warehouse.output import write_result
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, object]:
@@ -47,26 +48,8 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str,
         raise QueryError(f"query failed: {first}", hint=hint) from error
 
 
-@click.command("sql")
-@click.argument("query", required=False)
-@click.option("-f", "--file", "query_file", type=click.Path(exists=True, dir_okay=False,
-              allow_dash=True, path_type=Path),
-              help="read the query from a file ('-' or no QUERY: stdin)")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
-              show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="write to a file instead of stdout")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="bind $NAME in the query (repeatable); never interpolated")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="warehouse file (default: $BRAINWH_DB, else ./brainwh.duckdb)")
-def sql_command(query: str | None, query_file: Path | None, fmt: str, out: Path | None,
-                params: tuple[str, ...], db_path: Path | None) -> None:
-    """Run a SQL query against the warehouse (read-only) and print the result.
-
-    The query comes from the argument, from -f FILE, or from stdin. Parameters are bound:
-    `brainwh sql 'select * from composition where region_acronym = $r' --param r=MOp`.
-    """
+def read_query(query: str | None, query_file: Path | None) -> str:
+    """The query text: from QUERY, from `-f FILE` ('-' is stdin), or from stdin."""
     if query_file is not None and str(query_file) != "-":
         text = query_file.read_text()
     elif query_file is not None:
@@ -79,6 +62,12 @@ def sql_command(query: str | None, query_file: Path | None, fmt: str, out: Path 
         raise UsageError("no query given", hint="pass it as an argument, with -f FILE, or on stdin")
     if not text.strip():
         raise UsageError("the query is empty")
+    return text
+
+
+def run_sql(text: str, params: tuple[str, ...], fmt: str, out: Path | None,
+            db_path: Path | None) -> None:
+    """`brainwh sql`: run `text` on a read-only connection and write the result."""
     if fmt == "parquet" and out is None and sys.stdout.isatty():
         raise UsageError("parquet is binary", hint="use --out FILE.parquet or redirect stdout")
     con = db.connect(config.database_path(db_path), read_only=True)
