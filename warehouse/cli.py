@@ -125,12 +125,13 @@ def ingest(kind: str, paths: tuple[str, ...], db_path: Path | None) -> None:
               help="read the query from a file ('-' or no QUERY: stdin)")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="table",
               show_default=True, help="aligned text, CSV, JSON (one object per row) or Parquet")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="write to a file instead of stdout")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write to a new file instead of stdout (its folder is created)")
+@click.option("--force", is_flag=True, help="let --out replace an existing file")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="bind $NAME in the query (repeatable); never interpolated")
 @db_option
-def sql(query: str | None, query_file: Path | None, fmt: str, out: Path | None,
+def sql(query: str | None, query_file: Path | None, fmt: str, out: Path | None, force: bool,
         params: tuple[str, ...], db_path: Path | None) -> None:
     """Run a SQL query against the warehouse (read-only) and print the result.
 
@@ -139,7 +140,7 @@ def sql(query: str | None, query_file: Path | None, fmt: str, out: Path | None,
     """
     from warehouse.query import read_query, run_sql
 
-    run_sql(read_query(query, query_file), params, fmt, out, db_path)
+    run_sql(read_query(query, query_file), params, fmt, out, db_path, force=force)
 
 
 @cli.command("export")

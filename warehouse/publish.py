@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import require_database_file
 from warehouse.errors import LockedError
 
 STAGING_MARK = ".build-"
@@ -66,8 +67,10 @@ def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]
     """Yield a read-write connection to a staging copy; publish it only if the block succeeds.
 
     `fresh=True` starts from an empty file (a build); otherwise from a copy of the published
-    file (an ingest that adds to what is there).
+    file (an ingest that adds to what is there). A `db_path` that is not a DuckDB database
+    is refused before anything (lock, staging copy) is written next to it.
     """
+    require_database_file(db_path, empty_ok=True)
     with build_lock(db_path):
         for leftover in staging_files(db_path):
             _remove(leftover)
