@@ -125,5 +125,5 @@ def test_demo_prints_the_three_answers(cli, tmp_path):
     assert "Composition of MOp at subclass level" in out
     assert "MOp vs STRd" in out
     assert "Classes of Isocortex" in out
-    assert "01 IT-ET Glut" in out and "next: brainwh sql" in out
-    assert (tmp_path / "data" / "brainwh.duckdb").exists()
+    assert "01 IT-ET Glut" in out and "Next, try:" in out
+    assert (tmp_path / "brainwh.duckdb").exists()  # where every later command looks

@@ -71,7 +71,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         "create table if not exists warehouse_info (key varchar primary key, value varchar)")
 
 
-def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+def finish(con: duckdb.DuckDBPyConnection, report: Report,
+           info: dict[str, str] | None = None) -> None:
     for module in registry.MODULES:
         derive = getattr(module, "derive", None)
         if derive:
@@ -80,6 +81,8 @@ def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     con.execute("insert or replace into warehouse_info values ('brainwh_version', ?), "
                 "('published_at', ?)", [__version__, now])
+    for key, value in (info or {}).items():  # e.g. ('built_by', 'brainwh demo')
+        con.execute("insert or replace into warehouse_info values (?, ?)", [key, value])
 
 
 def run(
@@ -88,8 +91,10 @@ def run(
     *,
     kind: str | None = None,
     fresh: bool,
+    info: dict[str, str] | None = None,
 ) -> Outcome:
-    """Load every source under `locations` (only `kind`'s, if given) and publish."""
+    """Load every source under `locations` (only `kind`'s, if given) and publish; `info`
+    adds rows to `warehouse_info`."""
     started = time.perf_counter()
     modules = registry.KINDS[kind] if kind else None
     sources = find_sources(list(locations), modules, explicit=kind is not None)
@@ -106,7 +111,7 @@ def run(
             progress.note(f"loading {module.KIND}: {len(files)} file(s)")
             module.load(con, files, report)
             outcome.files += len(files)
-        finish(con, report)
+        finish(con, report, info)
         outcome.tables = table_counts(con)
     outcome.notes = report.notes
     outcome.seconds = time.perf_counter() - started

@@ -42,15 +42,20 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"),
-              show_default=True, help="where to write the sample release and warehouse")
+              show_default=True, help="where to write the sample release")
 @scale_option
 @seed_option
 @db_option
 def demo(data: Path, scale: str, seed: int, db_path: Path | None) -> None:
-    """Generate the sample release, build the warehouse, print answers."""
+    """Generate the sample release, build the warehouse, print answers.
+
+    The warehouse goes where every other command looks by default (--db, else $BRAINWH_DB,
+    else ./brainwh.duckdb), so the next `brainwh sql` finds it. The demo replaces only a
+    warehouse an earlier demo built.
+    """
     from warehouse.demo import run_demo
 
-    run_demo(data, scale=scale, seed=seed, db_path=db_path or data / "brainwh.duckdb")
+    run_demo(data, scale=scale, seed=seed, db_path=config.database_path(db_path))
 
 
 @cli.command()
