@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import require_database_file
 from warehouse.errors import DataError, LockedError, UsageError
 
 STAGING_MARK = ".build-"
@@ -74,7 +75,7 @@ def _check_published(db_path: Path, *, fresh: bool) -> bool:
     open for writing; a log that does not belong to the file is dropped by a build (it
     replaces the file) and refused by an ingest."""
     wal = _wal(db_path)
-    if not db_path.exists():
+    if not db_path.exists() or db_path.stat().st_size == 0:
         return False
     try:
         duckdb.connect(str(db_path), read_only=True).close()
@@ -109,9 +110,11 @@ def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]
     """Yield a read-write connection to a staging copy; publish it only if the block succeeds.
 
     `fresh=True` starts from an empty file (a build); otherwise from a copy of the published
-    file (an ingest that adds to what is there).
+    file (an ingest that adds to what is there). A `db_path` that is not a DuckDB database
+    is refused before anything (lock, staging copy) is written next to it.
     """
     db_path = published_path(db_path)
+    require_database_file(db_path, empty_ok=True)
     with build_lock(db_path):
         for leftover in staging_files(db_path):
             _remove(leftover)
