@@ -192,8 +192,12 @@ def _relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | Non
         """).fetchall()
 
 
-def build(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the catalog for the warehouse attached to `con` as `brainwh`."""
+def build(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Create the catalog for the warehouse attached to `con` as `brainwh`.
+
+    Returns each relation's columns and their type OIDs (lower-case names), for parameter
+    types.
+    """
     con.execute(f"create schema {PG_SCHEMA}")
     con.execute(f"create schema {IS_SCHEMA}")
     relations, attributes, descriptions = [], [], []
@@ -237,6 +241,11 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table {PG_SCHEMA}.{name} ({columns})")
     con.execute(MACROS)
     con.execute(_INFORMATION_SCHEMA_SQL)
+    columns: dict[str, dict[str, int]] = {}
+    for attribute in attributes:
+        columns.setdefault(attribute["relname"].lower(), {})[attribute["attname"].lower()] = \
+            attribute["atttypid"]
+    return columns
 
 
 def _view_body(definition: str | None) -> str | None:

@@ -16,9 +16,9 @@ import struct
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pg_mimic import types as pg
-from pg_mimic.types import encode_value, encode_value_binary
 
+from warehouse.server.pgmimic import encode_value, encode_value_binary
+from warehouse.server.pgmimic import oids as pg
 from warehouse.server.pgtypes import PgType
 
 _BIN = pa.large_binary()
@@ -131,22 +131,38 @@ def _framed(values: pa.Array) -> pa.Array:
                                        values.fill_null(_NOTHING), _NOTHING)
 
 
-def data_rows(batch: pa.RecordBatch, columns: list[PgType], formats: list[int]) -> bytes:
-    """Every row of `batch` as DataRow messages, concatenated (all in Arrow and numpy)."""
-    rows = batch.num_rows
+def text_values(array: pa.Array, column: PgType) -> pa.Array:
+    """Each value's Postgres text form (binary array, null for NULL)."""
+    return _text_column(array, column)
+
+
+def framed(tag: bytes, bodies: pa.Array) -> bytes:
+    """Each body as one message `tag`, Int32 length, body; concatenated."""
+    rows = len(bodies)
     if rows == 0:
         return b""
+    header = np.empty(rows, dtype=[("tag", "S1"), ("length", ">i4")])
+    header["tag"] = tag
+    header["length"] = pc.binary_length(bodies).to_numpy(zero_copy_only=False) + 4
+    messages = pc.binary_join_element_wise(_fixed(header.view("V5")), bodies, _NOTHING)
+    offsets = np.frombuffer(messages.buffers()[1], dtype=np.int64)
+    start, end = offsets[messages.offset], offsets[messages.offset + rows]
+    return messages.buffers()[2].to_pybytes()[start:end]
+
+
+def row_bodies(batch: pa.RecordBatch, columns: list[PgType], formats: list[int]) -> pa.Array:
+    """Each row as a DataRow body (Int16 field count, then each field framed)."""
     fields = []
     for index, column in enumerate(columns):
         code = formats[0] if len(formats) == 1 else (formats[index] if formats else 0)
         encode = _binary_column if code == 1 else _text_column
         fields.append(_framed(encode(batch.column(index), column)))
-    bodies = pc.binary_join_element_wise(*fields, _NOTHING) if len(fields) > 1 else fields[0]
-    header = np.empty(rows, dtype=[("tag", "S1"), ("length", ">i4"), ("count", ">i2")])
-    header["tag"] = b"D"
-    header["length"] = pc.binary_length(bodies).to_numpy(zero_copy_only=False) + 6
-    header["count"] = len(columns)
-    messages = pc.binary_join_element_wise(_fixed(header.view("V7")), bodies, _NOTHING)
-    offsets = np.frombuffer(messages.buffers()[1], dtype=np.int64)
-    start, end = offsets[messages.offset], offsets[messages.offset + rows]
-    return messages.buffers()[2].to_pybytes()[start:end]
+    count = _fixed(np.full(batch.num_rows, len(columns), dtype=">i2"))
+    return pc.binary_join_element_wise(count, *fields, _NOTHING)
+
+
+def data_rows(batch: pa.RecordBatch, columns: list[PgType], formats: list[int]) -> bytes:
+    """Every row of `batch` as DataRow messages, concatenated (all in Arrow and numpy)."""
+    if batch.num_rows == 0:
+        return b""
+    return framed(b"D", row_bodies(batch, columns, formats))

@@ -12,8 +12,8 @@ import decimal
 import uuid
 from dataclasses import dataclass
 
-from pg_mimic import types as pg
-from pg_mimic.arrays import ARRAY_OID
+from warehouse.server.pgmimic import ARRAY_OID
+from warehouse.server.pgmimic import oids as pg
 
 TIMETZ = 1266
 

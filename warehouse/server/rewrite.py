@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from warehouse.server import sqltext
+
 PG_SCHEMA = "memory.brainwh_pg"
 IS_SCHEMA = "memory.brainwh_is"
 
@@ -42,6 +44,7 @@ SESSION_FUNCTIONS = {"version", "current_setting", "pg_backend_pid", "current_us
 _REG_TYPES = {"regclass", "regtype", "regnamespace"}
 _OTHER_REG = {"regproc", "regprocedure", "regoper", "regoperator", "regrole",
               "regconfig", "regdictionary", "regcollation", "oid", "xid", "cid", "tid"}
+_CATALOG_WORDS = MACRO_FUNCTIONS | SESSION_FUNCTIONS | _REG_TYPES | {"information_schema"}
 _REGEX_OPS = {"~": (False, False), "!~": (True, False), "~*": (False, True), "!~*": (True, True)}
 
 
@@ -52,6 +55,15 @@ class SessionValues:
     pid: int
     version: str
     settings: dict[str, str]
+
+
+def mentions_catalog(sql: str) -> bool:
+    """Might the statement read the catalog or session values? (Words outside literals.)"""
+    lowered = sql.lower()
+    if "pg_" not in lowered and not any(word in lowered for word in _CATALOG_WORDS):
+        return False
+    used = sqltext.words(sql)
+    return bool(used & _CATALOG_WORDS) or any(word.startswith("pg_") for word in used)
 
 
 def parse(sql: str) -> exp.Expression | None:
