@@ -96,4 +96,5 @@ async def scram_login(stream, password: str) -> bool:
 
 
 __all__ = ["ARRAY_OID", "ELEMENT_OID", "FieldSpec", "PgError", "VERSION", "encode_value",
-           "encode_value_binary", "oids", "pack_int16", "pack_int32", "unpack_int32"]
+           "encode_value_binary", "oids", "pack_int16", "pack_int32", "parse_array_literal",
+           "unpack_int32"]

@@ -325,7 +325,8 @@ class Portal:
                 await session.timed(lambda: self._open(execute), self.started, self._interrupt)
                 break
             except PgError as error:
-                if error.sqlstate != "22P02" or not self._reread(error.message):
+                if error.sqlstate not in ("22P02", "42703", "42601", "22023") \
+                        or not self._reread(error.message):
                     raise self._explain(error) from None
         if self.relation is None:
             return
@@ -346,18 +347,23 @@ class Portal:
                 self.leftover = None
 
     def _reread(self, message: str) -> bool:
-        """After DuckDB refused a value: read an untyped one the Postgres way, if that helps."""
+        """After DuckDB refused a value: read untyped ones the Postgres way, if that helps."""
+        changed = False
+        lists = any(word in message.lower() for word in ("[]", "list", "unnest", "array"))
         for index in list(self.untyped):
             text = self.params[index]
-            if isinstance(text, str) and text in message:
-                other = params.reread(text, message)
+            if not isinstance(text, str) or not (text in message or
+                                                 (lists and text.lstrip().startswith("{"))):
+                continue
+            other = params.reread(text, message if text in message else "[]")
+            if other is not None:
                 self.untyped.remove(index)
-                if other is not None:
-                    self.params[index] = other
-                    self.close_cursor_only()
-                    self.cursor = self.session.handle.cursor()
-                    return True
-        return False
+                self.params[index] = other
+                changed = True
+        if changed:
+            self.close_cursor_only()
+            self.cursor = self.session.handle.cursor()
+        return changed
 
     def _explain(self, error: PgError) -> PgError:
         if not self.statement.catalog or error.sqlstate not in ("42P01", "42703", "42883",
