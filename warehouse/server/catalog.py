@@ -33,7 +33,7 @@ _TYPE_SHAPES = {"bool": (1, "B"), "int2": (2, "N"), "int4": (4, "N"), "int8": (8
                 "timestamptz": (8, "D"), "timetz": (12, "D"), "interval": (16, "T"),
                 "uuid": (16, "U"), "name": (64, "S")}
 _CATEGORIES = {"numeric": "N", "text": "S", "varchar": "S", "bpchar": "S", "bytea": "U",
-               "json": "U", "jsonb": "U", "record": "P", "void": "P"}
+               "json": "U", "jsonb": "U", "record": "P", "void": "P", "trigger": "P"}
 # Postgres' I/O function names: `int4recv`, but `date_recv` (drivers such as ADBC read them).
 _PLAIN_IO = {"bool", "int2", "int4", "int8", "float4", "float8", "text", "varchar", "bpchar",
              "bytea", "name", "char", "oid"}
@@ -44,7 +44,7 @@ def type_row(oid: int, name: str, display: str, element: int, array: int) -> dic
     if element:
         io = {"typinput": "array_in", "typoutput": "array_out", "typreceive": "array_recv",
               "typsend": "array_send"}
-    elif name in ("record", "void", "unknown"):
+    elif name in ("record", "void", "unknown", "trigger"):
         io = {"typinput": f"{name}_in", "typoutput": f"{name}_out", "typreceive": f"{name}_recv",
               "typsend": f"{name}_send"}
     else:
@@ -55,7 +55,7 @@ def type_row(oid: int, name: str, display: str, element: int, array: int) -> dic
     return {"oid": oid, "typname": name, "display": display, "typnamespace": CATALOG_OID,
             "typowner": OWNER_OID, "typlen": -1 if element else length,
             "typbyval": 0 < length <= 8 and name not in ("name",) and not element,
-            "typtype": "p" if name in ("record", "void", "unknown") else "b",
+            "typtype": "p" if name in ("record", "void", "unknown", "trigger") else "b",
             "typcategory": "A" if element else category, "typispreferred": False,
             "typisdefined": True, "typdelim": ",", "typrelid": 0, "typelem": element,
             "typarray": array, "typbasetype": 0, "typtypmod": -1, "typndims": 0,
@@ -212,6 +212,12 @@ create macro {PG_SCHEMA}.pg_get_keywords() as table
     select keyword_name as word, 'U' as catcode, true as barelabel,
            keyword_category as catdesc, 'can be bare label' as baredesc
     from duckdb_keywords();
+create macro {PG_SCHEMA}.regtype_names(x) as case when x is not null then (
+    select list(coalesce(t.display, s.o) order by s.i)
+    from (select unnest(p) as o, generate_subscripts(p, 1) as i
+          from (select string_split(trim(regexp_replace(x::varchar, '[^0-9]+', ' ', 'g')), ' ')
+                as p)) s
+    left join {PG_SCHEMA}.pg_type t on t.oid = try_cast(s.o as bigint)) end;
 create macro {PG_SCHEMA}.txid_current() as 1::bigint;
 create macro {PG_SCHEMA}.pg_postmaster_start_time() as get_current_timestamp();
 create macro {PG_SCHEMA}.current_schemas(b) as
@@ -335,6 +341,9 @@ create table {PG_SCHEMA}.pg_proc as
            null::bigint[] as protrftypes, prosrc, null::varchar as probin,
            null::varchar as prosqlbody, null::varchar[] as proconfig, null::varchar[] as proacl
     from {PG_SCHEMA}.bw_functions;
+create table {PG_SCHEMA}.pg_language as
+    select * from (values (12::bigint, 'internal', false, false), (13::bigint, 'c', false, false),
+                          (14::bigint, 'sql', false, true)) t(oid, lanname, lanispl, lanpltrusted);
 create table {PG_SCHEMA}.pg_namespace as
     select * from (values ({CATALOG_OID}, 'pg_catalog', {OWNER_OID}, null::varchar[]),
                           ({MAIN_OID}, 'main', {OWNER_OID}, null::varchar[]),
@@ -367,7 +376,8 @@ create table {PG_SCHEMA}.bw_catalog_tables as
     select * from (values (1259, 'pg_class'), (1247, 'pg_type'), (1249, 'pg_attribute'),
                           (1255, 'pg_proc'), (2615, 'pg_namespace'), (2606, 'pg_constraint'),
                           (1262, 'pg_database'), (2610, 'pg_index'), (2609, 'pg_description'),
-                          (2620, 'pg_trigger'), (2601, 'pg_am'), (3456, 'pg_collation'))
+                          (2620, 'pg_trigger'), (2601, 'pg_am'), (3456, 'pg_collation'),
+                          (2612, 'pg_language'), (3079, 'pg_extension'))
     t(oid, relname);
 create table {PG_SCHEMA}.pg_am as
     select * from (values (2::bigint, 'heap', 't'), (403::bigint, 'btree', 'i'))

@@ -10,6 +10,7 @@ Queries that touch no catalog object are not rewritten at all: they go to DuckDB
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ MACRO_FUNCTIONS = {
     "pg_is_other_temp_schema", "pg_my_temp_schema", "pg_tablespace_location",
     "pg_get_function_sqlbody", "pg_get_ruledef", "current_schemas", "regnamespace_oid",
     "regnamespace_name", "pg_relation_is_publishable", "array_remove", "_pg_expandarray",
-    "array_upper", "array_lower",
+    "array_upper", "array_lower", "regtype_names",
 }
 # Functions whose value is the session's (filled in from `Session`).
 SESSION_FUNCTIONS = {"version", "current_setting", "pg_backend_pid", "current_user",
@@ -69,7 +70,16 @@ def mentions_catalog(sql: str) -> bool:
     return bool(used & _CATALOG_WORDS) or any(word.startswith("pg_") for word in used)
 
 
+# Postgres syntax sqlglot cannot parse, rewritten in the text first (name, pattern, replacement).
+TEXT_RULES = [
+    ("OID arrays to type names", re.compile(r"([\w.]+)::(?:pg_catalog\.)?regtype\[\]"),
+     r"pg_catalog.regtype_names(\1)"),
+]
+
+
 def parse(sql: str) -> exp.Expression | None:
+    for _name, pattern, replacement in TEXT_RULES:
+        sql = pattern.sub(replacement, sql)
     try:
         expressions = sqlglot.parse(sql, dialect="postgres")
     except Exception:  # noqa: BLE001 - not Postgres SQL we can read: DuckDB's to judge
@@ -93,6 +103,14 @@ def _is_catalog_table(table: exp.Table, user_tables: set[str]) -> bool:
         return True
     return not schema and table.name.lower().startswith("pg_") and \
         table.name.lower() not in user_tables
+
+
+def names_catalog(sql: str, user_tables: set[str]) -> bool:
+    """Does the text name a catalog table (for queries sqlglot cannot parse)?"""
+    used = sqltext.words(sql)
+    return bool(used & {"pg_catalog", "information_schema"}) or any(
+        word.startswith("pg_") and word not in user_tables and word not in MACRO_FUNCTIONS
+        and word not in SESSION_FUNCTIONS for word in used)
 
 
 def is_catalog_query(tree: exp.Expression, user_tables: set[str]) -> bool:
@@ -182,17 +200,36 @@ def _reg_casts(tree: exp.Expression, context: Context) -> None:
 
 
 def _array_literals(tree: exp.Expression, context: Context) -> None:
-    """'{a,b}'::text[] (a Postgres array literal) -> ['a', 'b']."""
+    """'{a,b}'::text[] and x = ANY('{a,b}') (Postgres array literals) -> ['a', 'b']."""
     for node in list(tree.find_all(exp.Cast)):
         if isinstance(node.this, exp.Literal) and node.this.is_string and (
                 node.to.is_type(exp.DataType.Type.ARRAY) or _type_name(node).endswith("[]")):
-            try:
-                items = parse_array_literal(node.this.this)
-            except ValueError:
-                continue
-            node.replace(exp.Array(expressions=[exp.null() if item is None else
-                                                exp.Literal.string(str(item))
-                                                for item in _flat(items)]))
+            _to_list(node, node.this.this)
+    for node in list(tree.find_all(exp.Any, exp.All)):
+        inner = node.this.this if isinstance(node.this, exp.Paren) else node.this
+        if isinstance(inner, exp.Literal) and inner.is_string and inner.this.startswith("{"):
+            _to_list(inner, inner.this)
+
+
+def _to_list(node: exp.Expression, text: str) -> None:
+    try:
+        items = parse_array_literal(text)
+    except ValueError:
+        return
+    node.replace(exp.Array(expressions=[exp.null() if item is None else
+                                        exp.Literal.string(str(item)) for item in _flat(items)]))
+
+
+def _column_names(tree: exp.Expression, context: Context) -> None:
+    """An unaliased function call is named after the function, as Postgres names it
+    (`count(1)` is column `count`), so ORDER BY count and clients' lookups find it."""
+    for select in tree.find_all(exp.Select):
+        for index, expression in enumerate(select.expressions):
+            call = expression.this if isinstance(expression, exp.Window) else expression
+            if isinstance(call, exp.Func) and not isinstance(expression, exp.Alias):
+                name = _function_name(call)
+                if name and name.isidentifier() and not name.startswith(("pg_", "memory")):
+                    select.expressions[index] = exp.alias_(expression, name)
 
 
 def _flat(items):
@@ -223,6 +260,7 @@ RULES = [
     Rule("regex operators", _regex_operators),
     Rule("collations", _collations),
     Rule("array literals", _array_literals),
+    Rule("Postgres column names", _column_names),
     Rule("names through OID types", _reg_names),
     Rule("OID type casts", _reg_casts),
     Rule("regproc compared with 0", _regproc_zero),

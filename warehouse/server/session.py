@@ -207,6 +207,10 @@ class WarehouseSession:
         catalog = False
         if len(text) <= MAX_CATALOG_SQL and rewrite.mentions_catalog(text):
             tree = rewrite.parse(text)
+            if tree is None and rewrite.names_catalog(text, self.handle.user_tables):
+                raise PgError(FEATURE_NOT_SUPPORTED, "brainwh serve cannot read this catalog "
+                              "query (its SQL parser does not know part of its syntax)",
+                              H="please report this query")
             if tree is not None and rewrite.is_catalog_query(tree, self.handle.user_tables):
                 connection = self.connection
                 values = rewrite.SessionValues(
