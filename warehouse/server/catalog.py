@@ -173,9 +173,11 @@ create macro {PG_SCHEMA}.shobj_description(o, c) as null::varchar;
 create macro {PG_SCHEMA}.regclass_oid(x) as coalesce(
     try_cast(x::varchar as bigint),
     (select oid from {PG_SCHEMA}.pg_class
-     where relname = x::varchar or 'main.' || relname = x::varchar),
+     where relname = replace(x::varchar, '"', '')
+        or 'main.' || relname = replace(x::varchar, '"', '')),
     (select oid from {PG_SCHEMA}.bw_catalog_tables
-     where relname = x::varchar or 'pg_catalog.' || relname = x::varchar));
+     where relname = replace(x::varchar, '"', '')
+        or 'pg_catalog.' || relname = replace(x::varchar, '"', '')));
 create macro {PG_SCHEMA}.regclass_name(x) as coalesce(
     (select relname from {PG_SCHEMA}.pg_class where oid = try_cast(x::varchar as bigint)),
     x::varchar);
@@ -194,7 +196,8 @@ create macro {PG_SCHEMA}.regnamespace_name(x) as coalesce(
 create macro {PG_SCHEMA}.to_regtype(x) as
     (select oid from {PG_SCHEMA}.pg_type where typname = x::varchar or display = x::varchar);
 create macro {PG_SCHEMA}.to_regclass(x) as
-    (select oid from {PG_SCHEMA}.pg_class where relname = x::varchar);
+    (select oid from {PG_SCHEMA}.pg_class where relname = replace(x::varchar, '"', '')
+        or 'main.' || relname = replace(x::varchar, '"', ''));
 create macro {PG_SCHEMA}.has_table_privilege(a, b) as true, (a, b, c) as true;
 create macro {PG_SCHEMA}.has_schema_privilege(a, b) as true, (a, b, c) as true;
 create macro {PG_SCHEMA}.has_database_privilege(a, b) as true, (a, b, c) as true;

@@ -99,6 +99,10 @@ def _cast_oid(data_type: exp.DataType) -> int:
 
 
 def _side_oid(node: exp.Expression | None, known: dict[str, int]) -> int:
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return pg.TEXT
+        return pg.INT8 if str(node.this).lstrip("-").isdigit() else pg.NUMERIC
     if isinstance(node, exp.Cast):
         return _cast_oid(node.to)
     if isinstance(node, exp.Column):

@@ -34,7 +34,7 @@ from warehouse.server.pgmimic import (
     encode_value_binary,
 )
 from warehouse.server.pgmimic import oids as pg
-from warehouse.server.pgtypes import PgType, pg_type
+from warehouse.server.pgtypes import UNKNOWN, PgType, pg_type
 
 QUERY_CANCELED = "57014"
 OUT_OF_MEMORY = "53200"
@@ -195,7 +195,8 @@ class WarehouseSession:
         text = spec.query if spec is not None else sql
         duck_sql, catalog = await self.timed(lambda: self.translate(text), time.monotonic())
         return Statement(sql, "copy" if spec else "query", duck_sql=duck_sql,
-                         declared=list(declared), copy=spec, catalog=catalog)
+                         declared=[0 if oid == UNKNOWN else oid for oid in declared],
+                         copy=spec, catalog=catalog)
 
     def translate(self, sql: str) -> tuple[str, bool]:
         """The DuckDB SQL for a client statement (catalog queries rewritten), checked.
