@@ -122,7 +122,7 @@ _KIND_WORDS = {"SET": "SET (and USE) of DuckDB settings", "USE": "USE", "COPY": 
 
 def guard(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Refuse anything but one query, before DuckDB runs it (call in a worker thread)."""
-    failed, message, count, functions, tables = con.execute(_INSPECT, [sql]).fetchone()
+    ((failed, message, count, functions, tables),) = con.execute(_INSPECT, [sql]).fetchall()
     if failed:
         kind = sqltext.first_word(sql)
         if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs its statement: that must be a query too

@@ -50,6 +50,7 @@ _SQLSTATES = {
     duckdb.OutOfMemoryException: OUT_OF_MEMORY,
 }
 MAX_CATALOG_SQL = 1024 * 1024  # catalog queries longer than this are not rewritten
+LONG_SQL = 64 * 1024  # statements longer than this are parsed outside the GIL
 
 
 @dataclass
@@ -300,10 +301,12 @@ class Portal:
         self.reader: pa.RecordBatchReader | None = None
         self.leftover: pa.RecordBatch | None = None
         self.types: list[PgType] | None = None
+        self.names: list[str] = []
         self.columns: list[tuple[str, PgType]] | None = None
         self.started = 0.0
         self.sent = 0
         self.header_sent = False
+        self.ended = False  # the reader has no more batches
         self.exhausted = False
         self.suspended = False
         if statement.kind == "static" and statement.static.columns is not None:
@@ -324,7 +327,6 @@ class Portal:
         handle = session.handle
         assert handle is not None
         self.started = time.monotonic()
-        self.cursor = await session.state.run(handle.cursor)
         for _attempt in range(len(self.untyped) + 1):
             try:
                 await session.timed(lambda: self._open(execute), self.started, self._interrupt)
@@ -336,20 +338,32 @@ class Portal:
         if self.relation is None:
             return
         described = self.statement.columns
-        self.types = [pg_type(kind) for kind in self.relation.types]
         if described is not None and len(described) == len(self.types):
             self.types = [t for _, t in described]  # what the client was told it gets
-        self.columns = [(name, t) for name, t in zip(self.relation.columns, self.types,
-                                                     strict=True)]
+        self.columns = [(name, t) for name, t in zip(self.names, self.types, strict=True)]
 
     def _open(self, execute: bool) -> None:
-        self.relation = self.cursor.sql(self.statement.duck_sql, params=self.params or None)
+        """Bind (and with `execute`, start) the query: in a worker thread, as is everything
+        that touches the relation (DuckDB binds its schema again when it is first read)."""
+        if self.cursor is None:
+            self.cursor = self.session.handle.cursor()
+        sql = self.statement.duck_sql
+        if len(sql) > LONG_SQL and not self.params:
+            # DuckDB's relation API parses holding Python's GIL (a 2 MB query: ~1 s of every
+            # other session's time); execute() parses without it, into a view read back
+            self.cursor.execute(f"create or replace temp view bw_long_query as {sql}")
+            sql = "select * from bw_long_query"
+        self.relation = self.cursor.sql(sql, params=self.params or None)
+        if self.relation is not None:
+            self.names = list(self.relation.columns)
+            self.types = [pg_type(kind) for kind in self.relation.types]
         if execute and self.relation is not None:
             self.reader = self.relation.to_arrow_reader(self.session.state.config.batch_rows)
             try:
                 self.leftover = self.reader.read_next_batch()
             except StopIteration:
                 self.leftover = None
+                self.ended = True
 
     def _reread(self, message: str) -> bool:
         """After DuckDB refused a value: read untyped ones the Postgres way, if that helps."""
@@ -367,7 +381,6 @@ class Portal:
                 changed = True
         if changed:
             self.close_cursor_only()
-            self.cursor = self.session.handle.cursor()
         return changed
 
     def _explain(self, error: PgError) -> PgError:
@@ -398,6 +411,8 @@ class Portal:
         if self.reader is None:
             self.reader = self.relation.to_arrow_reader(self.session.state.config.batch_rows)
         batch, self.leftover = self.leftover, None
+        if batch is None and self.ended:
+            return b"", -1
         while batch is None or batch.num_rows == 0:
             try:
                 batch = self.reader.read_next_batch()
@@ -410,6 +425,11 @@ class Portal:
             rows = limit
         if rows < batch.num_rows:
             batch, self.leftover = batch.slice(0, rows), batch.slice(rows)
+        elif batch.num_rows < self.session.state.config.batch_rows:
+            try:  # a small result: learn now that it has ended, saving a round trip
+                self.leftover = self.reader.read_next_batch()
+            except StopIteration:
+                self.ended = True
         return self._encode(batch), batch.num_rows
 
     async def chunks(self, max_rows: int) -> AsyncIterator[bytes]:
@@ -418,7 +438,7 @@ class Portal:
             yield self._static_rows()
             self.exhausted = True
             return
-        if self.cursor is None:
+        if self.cursor is None and not self.exhausted:
             await self.start(execute=True)
         self.suspended = False
         sent = 0
@@ -441,6 +461,10 @@ class Portal:
             sent += rows
             self.sent += rows
             yield data
+            if self.ended and self.leftover is None:  # no round trip to learn the end
+                self.exhausted = True
+                self.close()
+                return
 
     def _static_rows(self) -> bytes:
         static = self.statement.static
