@@ -39,6 +39,21 @@ def test_psycopg_lists_go_where_lists_go(server, local):
         assert con.execute("select %s || ''", ["{a,b}"]).fetchone() == ("{a,b}",)
 
 
+def test_psycopg_arrays_in_binary_both_ways(server, local):
+    import psycopg
+
+    with psycopg.connect(server.dsn()) as con:
+        assert con.execute("select %b::int[], %b::text[], %b", [
+            [1, 2, None], ["a", "b c"], [dt.date(2000, 1, 1)]]).fetchone() == \
+            ([1, 2, None], ["a", "b c"], [dt.date(2000, 1, 1)])
+        assert con.execute("select count(*) from differential_search(%b, %b)",
+                           [["FL"], ["Str"]]).fetchone() == local.execute(
+            "select count(*) from differential_search(['FL'], ['Str'])").fetchone()
+        assert con.cursor(binary=True).execute(
+            "select [1, 2]::int[], ['a', null], [date '2000-01-01']").fetchone() == \
+            ([1, 2], ["a", None], [dt.date(2000, 1, 1)])
+
+
 def test_psycopg_dates_and_timestamps(server):
     import psycopg
 

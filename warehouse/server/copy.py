@@ -172,21 +172,26 @@ def _bin(text: str) -> pa.Scalar:
 
 
 def rows(batch: pa.RecordBatch, types: list[PgType], spec: CopySpec) -> pa.Array:
-    """Each row's CopyData body."""
-    if spec.binary:
-        return encode.row_bodies(batch, types, [1])
+    """Each row's CopyData body (text and csv)."""
     if not types:
         return pa.array([b"\n"] * batch.num_rows, pa.large_binary())
     return _line([encode.text_values(batch.column(i), t).cast(pa.large_binary())
                   for i, t in enumerate(types)], spec)
 
 
-def copy_data(bodies: pa.Array, first: bytes = b"") -> bytes:
-    """CopyData messages, one per row; `first` goes in front of the first row."""
-    if first and len(bodies):
-        head = pa.array([first + bodies[0].as_py()], pa.large_binary())
-        bodies = pa.concat_arrays([head, bodies.slice(1)])
-    elif first:
+def copy_data(batch: pa.RecordBatch | None, types: list[PgType], spec: CopySpec,
+              first: bytes = b"") -> bytes:
+    """CopyData messages, one per row; `first` (a header) goes in front of the first row."""
+    if batch is None or batch.num_rows == 0:
+        return message(b"d", first) if first else b""
+    if spec.binary:
+        data = encode.data_rows(batch, types, [1], tag=b"d")
+    else:
+        data = encode.framed(b"d", rows(batch, types, spec))
+    if not first:
+        return data
+    if not data:
         return message(b"d", first)
-    return encode.framed(b"d", bodies)
+    length = int.from_bytes(data[1:5], "big")  # put the header inside the first message
+    return b"d" + (length + len(first)).to_bytes(4, "big") + first + data[5:]
 

@@ -400,12 +400,11 @@ class Portal:
         spec = self.copy
         if spec is None:
             return encode.data_rows(batch, self.types, self.formats)
-        bodies = copy.rows(batch, self.types, spec)
         first = b""
         if not self.header_sent:
             first = copy.header(spec, [name for name, _ in self.columns])
             self.header_sent = True
-        return copy.copy_data(bodies, first)
+        return copy.copy_data(batch, self.types, spec, first)
 
     def _next_chunk(self, limit: int) -> tuple[bytes, int]:
         if self.reader is None:
@@ -455,7 +454,7 @@ class Portal:
                     self.header_sent = True
                     first = copy.header(self.copy, [name for name, _ in self.columns or []])
                     if first:
-                        yield copy.copy_data(pa.array([], pa.large_binary()), first)
+                        yield copy.copy_data(None, [], self.copy, first)
                 self.close()
                 return
             sent += rows
