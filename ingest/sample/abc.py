@@ -191,7 +191,13 @@ SUBCLASS_SHARES = {
     "cortex": {
         "007 L2/3 IT CTX Glut": 0.32, "006 L4/5 IT CTX Glut": 0.22, "004 L6 IT CTX Glut": 0.16,
         "005 L5 IT CTX Glut": 0.14, "022 L5 ET CTX Glut": 0.09,
+        "001 CLA-EPd-CTX Car3 Glut": 0.01,  # claustrum-like Car3 cells: lateral cortex, few
         "030 L6 CT CTX Glut": 0.60, "032 L5 NP CTX Glut": 0.20, "029 L6b CTX Glut": 0.15,
+        # interneurons: Pvalb ~40%, Sst ~30%, the 5HT3aR (CGE) group ~30%, Vip and Lamp5
+        # (neurogliaform) its largest parts (Tremblay, Lee & Rudy, Neuron 91, 260-292, 2016)
+        "052 Pvalb Gaba": 0.50, "053 Sst Gaba": 0.38, "051 Pvalb chandelier Gaba": 0.05,
+        "050 Lamp5 Lhx6 Gaba": 0.07,
+        "046 Vip Gaba": 0.45, "049 Lamp5 Gaba": 0.35, "047 Sncg Gaba": 0.15,
     },
     # cholinergic cells are a minority of pallidal and basal forebrain neurons, most of which
     # are GABAergic (Gritti et al., Neuroscience 143, 1051-1064, 2006, stereological counts in rat)
