@@ -167,7 +167,8 @@ SUBCLASS_REGIONS = {
     "328 OEC NN": {"olfactory"},
 }
 # Relative shares of a class's cells per subclass where the literature fixes them, for every
-# region ("*") or one group (merged over "*"); the class's other subclasses share what is left.
+# region ("*"), an ROI group or one ROI (merged in that order); the class's other subclasses
+# share what is left.
 # Within the non-neuronal classes the regional astrocyte dominates its class, oligodendrocytes
 # outnumber their precursors, microglia dominate the immune class and endothelial cells the
 # vascular one (Yao et al. 2023, non-neuronal cell types); granule cells are the great majority
@@ -199,6 +200,11 @@ SUBCLASS_SHARES = {
         "050 Lamp5 Lhx6 Gaba": 0.07,
         "046 Vip Gaba": 0.45, "049 Lamp5 Gaba": 0.35, "047 Sncg Gaba": 0.15,
     },
+    # dissection regions with their own types (keys may be ROIs): the retrosplenial L2/3 IT
+    # and L4 RSP-ACA types are RSP's (and ACA's) main upper-layer IT cells (Yao et al. 2023)
+    "RSP": {"020 L2/3 IT RSP Glut": 0.25, "021 L4 RSP-ACA Glut": 0.08,
+            "007 L2/3 IT CTX Glut": 0.10},
+    "ACA": {"021 L4 RSP-ACA Glut": 0.05},
     # cholinergic cells are a minority of pallidal and basal forebrain neurons, most of which
     # are GABAergic (Gritti et al., Neuroscience 143, 1051-1064, 2006, stereological counts in rat)
     "pallidum": {"058 PAL-STR Gaba-Chol": 0.15},
@@ -370,7 +376,8 @@ def cluster_probabilities(tax: Taxonomy, roi: str,
     sub_bonus = np.array([(20.0 if favoured and favoured.search(s) else 1.0)
                           * (where is None or roi in where or group in where)
                           for s, where in zip(tax.subclasses, regions, strict=True)])
-    shares = {**SUBCLASS_SHARES["*"], **SUBCLASS_SHARES.get(group, {})}
+    shares = {**SUBCLASS_SHARES["*"], **SUBCLASS_SHARES.get(group, {}),
+              **SUBCLASS_SHARES.get(roi, {})}
     share = np.array([shares.get(s, np.nan) for s in tax.subclasses])
     cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
     cluster_class = tax.subclass_class[cluster_subclass]
