@@ -19,15 +19,41 @@
 --   difference       DOUBLE   fraction_a - fraction_b (ordered by it, largest first)
 --   ratio            DOUBLE   fraction_a / fraction_b (null when absent from B)
 --   method           VARCHAR  the method compared: 'spatial' or 'dissection'
--- sources: composition
+-- sources: composition, regions_of_interest, roi_cluster_counts, spatial_cluster_counts,
+--   roi_structures, structures, structure_ancestors; require_value and require_loaded
+--   (argument checks)
 create or replace macro compare_composition(a_region, b_region, at_level, of_method := null)
 as table
-with checked as (
-    select case
-        when of_method is not null and of_method not in ('spatial', 'dissection')
-            then error('compare_composition: unknown method ''' || of_method
-                       || '''; use ''spatial'' or ''dissection''')
-        else true end as ok
+with known_regions as (
+    select list(region) as regions
+    from (
+        select region_of_interest_acronym as region from regions_of_interest
+        union all
+        select region_of_interest_acronym from roi_cluster_counts
+        union all
+        select acronym from structures where species = 'mouse'
+    )
+),
+
+-- every argument checked: an error names the closest valid values
+checked as (
+    select
+        require_loaded((select count(*) from roi_cluster_counts)
+                + (select count(*) from spatial_cluster_counts),
+            'ABC cell metadata (10x or MERFISH)',
+            'brainwh ingest cells` or `brainwh ingest spatial',
+            'compare_composition') as loaded,
+        require_value(a_region, k.regions,
+            'region (ABC dissection region or mouse structure acronym)', 'compare_composition')
+            as region_a,
+        require_value(b_region, k.regions,
+            'region (ABC dissection region or mouse structure acronym)', 'compare_composition')
+            as region_b,
+        require_value(at_level, ['neurotransmitter', 'class', 'subclass', 'supertype', 'cluster'],
+            'level', 'compare_composition') as level_name,
+        of_method is null or require_value(of_method, ['spatial', 'dissection'], 'method',
+            'compare_composition') is not null as method_name
+    from known_regions as k
 ),
 
 chosen as (
@@ -47,6 +73,53 @@ method_used as (
         select count(distinct region_acronym) filter (where method = 'spatial') as n_spatial
         from chosen
     )
+),
+
+-- a known region without cells in the method used is an error that says why: MERFISH cells
+-- reach a structure through their parcellations; 10x cells reach a structure only when a
+-- whole dissection region lies within it (CA1 and DG have none; HIP overlaps them)
+without_cells as (
+    select r.region, m.method
+    from checked as c
+    cross join method_used as m
+    cross join (select unnest([c.region_a, c.region_b]) as region) as r  -- after the checks
+    where c.loaded and r.region not in (
+        select region_acronym from chosen where chosen.method = m.method)
+),
+
+overlapping as (
+    select w.region, string_agg(distinct rs.region_of_interest_acronym, ', '
+                                order by rs.region_of_interest_acronym) as rois
+    from without_cells as w
+    join structures as s on s.species = 'mouse' and s.acronym = w.region
+    join structure_ancestors as x
+        on x.species = 'mouse' and s.structure_id in (x.structure_id, x.ancestor_id)
+    join roi_structures as rs on rs.structure_id in (x.structure_id, x.ancestor_id)
+    group by w.region
+),
+
+explained as (
+    select coalesce(
+        (select error('compare_composition: ' || string_agg(
+            case when w.method = 'spatial' then
+                'no MERFISH cells are counted in ''' || w.region || ''' (method spatial): '
+                || 'it is a dissection region, or no loaded MERFISH cell lies in it'
+            else
+                'no cells are counted in ''' || w.region || ''' (method dissection): ABC 10x '
+                || 'cells are counted in a structure only when a whole dissection region lies '
+                || 'within it'
+                || coalesce('; the dissection regions overlapping ' || w.region || ': '
+                            || o.rois, '')
+                || case when w.region in (select region_acronym from chosen
+                                          where chosen.method = 'spatial')
+                    then '; it has MERFISH cells: compare two regions that both have them '
+                        || '(method spatial)'
+                    else '' end
+            end, '; '))
+         from without_cells as w
+         left join overlapping as o on o.region = w.region
+         having count(*) > 0),
+        true) as has_cells
 ),
 
 -- an ROI name wins over a structure of the same acronym
@@ -83,12 +156,14 @@ answer as (
         on a.cell_type = b.cell_type and a.cell_type_label is not distinct from b.cell_type_label
 )
 
--- the checks run even where DuckDB can prove the answer empty: this branch reads them and
--- never has a row
+-- the checks run even where DuckDB can prove the answer empty and drop the plan leading to it:
+-- this branch cannot be proven empty, reads every checked value, and never has a row
 select * from answer
 union all
-select null::varchar, null::varchar, null::bigint, null::bigint, null::double, null::double,
+select
+    null::varchar, null::varchar, null::bigint, null::bigint, null::double, null::double,
     null::double, null::double, null::varchar
 from checked
-where hash(checked.ok) * random() < 0
+cross join explained
+where hash(checked, explained) * random() < 0
 order by difference desc, cell_type

@@ -17,28 +17,27 @@
 --   subclass_color     VARCHAR  its taxonomy colour (#RRGGBB), for plotting
 --   n_cells            BIGINT   cells of the subclass in the bin
 --   fraction           DOUBLE   their share of the bin's cells
--- sources: spatial_cells, parcellations, structure_ancestors, structures, cell_types
+-- sources: spatial_cells, parcellations, structure_ancestors, structures, cell_types;
+--   require_value and require_loaded (argument checks)
 create or replace macro spatial_profile(of_structure, bin_mm := 0.2) as table
-with target as (
-    select structure_id
-    from structures
-    where species = 'mouse' and acronym = of_structure
+-- every argument checked: an error names the closest valid values
+with checked as (
+    select
+        require_loaded((select count(*) from spatial_cells), 'MERFISH cell metadata',
+            'brainwh ingest spatial', 'spatial_profile') as loaded,
+        require_value(of_structure, coalesce(k.acronyms, []), 'mouse structure acronym',
+            'spatial_profile') as structure_name,
+        case when bin_mm is null or bin_mm <= 0
+            then error('spatial_profile: bin_mm must be a positive number of millimetres, '
+                       || 'not ' || coalesce(bin_mm::varchar, 'null'))
+            else bin_mm end as bin_width
+    from (select list(acronym) as acronyms from structures where species = 'mouse') as k
 ),
 
-checked as (
-    select case
-        when (select count(*) from target) = 0
-            then error('spatial_profile: unknown mouse structure ''' || of_structure
-                       || '''' || coalesce('; did you mean ' || (
-                           select string_agg('''' || acronym || '''', ', ' order by acronym)
-                           from (select acronym from structures where species = 'mouse'
-                                 order by jaro_winkler_similarity(lower(acronym),
-                                                                  lower(of_structure)) desc,
-                                          acronym
-                                 limit 3)) || '?', ''))
-        when bin_mm is null or bin_mm <= 0
-            then error('spatial_profile: bin_mm must be a positive number of millimetres')
-        else true end as ok
+target as (
+    select s.structure_id
+    from structures as s
+    join checked as c on s.species = 'mouse' and s.acronym = c.structure_name
 ),
 
 parcels as (
@@ -93,5 +92,5 @@ union all
 select null::varchar, null::varchar, null::double, null::double, null::varchar, null::varchar,
     null::varchar, null::bigint, null::double
 from checked
-where hash(checked.ok) * random() < 0
+where hash(checked) * random() < 0
 order by axis, bin_start_mm, n_cells desc, subclass

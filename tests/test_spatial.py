@@ -168,7 +168,8 @@ def test_spatial_profile(built):
                 "where axis = 'ml' order by 1") == [(4.0, 2), (7.4, 1)]
     assert rows(db, "select sum(n_cells) from spatial_profile('STR', bin_mm := 1.0) "
                 "where axis = 'ap'") == [(11,)]  # the unknown cluster's cell, subclass null
-    with pytest.raises(duckdb.InvalidInputException, match="did you mean 'CA', 'CA1'"):
+    with pytest.raises(duckdb.InvalidInputException, match="unknown mouse structure acronym "
+                       "'CAX'"):
         rows(db, "select * from spatial_profile('CAX')")
 
 

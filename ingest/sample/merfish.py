@@ -145,6 +145,12 @@ DIVISION_GROUPS = {"Isocortex": "cortex", "HPF": "hippocampus", "CTXsp": "cortic
                    "MY": "medulla", "CB": "cerebellum"}
 
 
+# subclass names of other regions, damped (×0.02) in these groups
+DAMPED = {
+    "cortex": r"\b(ENT|ENTl|ENTm|PIR|PPP|SUB|ProS|CA1|CA2|CA3|DG|OB|AON|HPF|NLOT|COAa|PAA|TT|"
+              r"IG|FC|RHP|APr|EPd|CLA|MEA|BLA|LA|BMA|PA|CR|IMN)\b",
+    "hippocampus": r"\b(CTX|ENT|ENTl|PIR|OB|CLA|EPd)\b",
+}
 CEREBELLAR_CORTEX = 528  # CBX: granule and Purkinje cells; the nuclei (CBN) have their own
 CEREBELLAR_TYPES = {True: r"\b(CB Granule|CBX Purkinje|CBX MLI)\b", False: r"\bDCO\b"}
 TELENCEPHALON = {"Isocortex", "OLF", "HPF", "CTXsp", "STR", "PAL"}
@@ -197,7 +203,7 @@ def cluster_mix(tax: abc.Taxonomy, p: Parcellation) -> np.ndarray:
         others = [pattern for key, pattern in LAYER_TYPES.items() if key != layer]
         classes = {**abc.NON_NEURONAL, **LAYER_CLASSES.get(layer or "5", {})}
         favoured = LAYER_TYPES.get(layer or "5")
-        damped = [*others, abc.DISFAVOURED["cortex"]]
+        damped = [*others, DAMPED["cortex"]]
     elif division in OUTSIDE_DIVISIONS:
         classes, favoured, damped = dict(EXTRA_GROUPS[OUTSIDE_DIVISIONS[division]]), None, []
     else:
@@ -206,7 +212,7 @@ def cluster_mix(tax: abc.Taxonomy, p: Parcellation) -> np.ndarray:
         classes = {**abc.NON_NEURONAL,
                    **STRUCTURE_CLASSES.get(structure, abc.CLASS_WEIGHTS[group])}
         favoured = abc.FAVOURED.get(group)
-        damped = [abc.DISFAVOURED[group]] if group in abc.DISFAVOURED else []
+        damped = [DAMPED[group]] if group in DAMPED else []
         if division == "CB":
             in_cortex = CEREBELLAR_CORTEX in ontology()[p.structure_id].path
             leading = CEREBELLAR_TYPES[in_cortex]
@@ -218,8 +224,29 @@ def cluster_mix(tax: abc.Taxonomy, p: Parcellation) -> np.ndarray:
                 if leading_re.search(subclass):  # the region's own types lead
                     classes[class_index + 1] = max(classes.get(class_index + 1, 0.0), 0.6)
     foreign = [pattern for divisions, pattern in FOREIGN_GLIA if division not in divisions]
-    return abc.group_cluster_probabilities(tax, classes, favoured,
+    return group_cluster_probabilities(tax, classes, favoured,
                                            "|".join(damped + foreign) or None, leading)
+
+
+def group_cluster_probabilities(tax: abc.Taxonomy, class_weight: dict[int, float],
+                                favoured: str | None, damped: str | None,
+                                leading: str | None = None) -> np.ndarray:
+    """p(cluster) from class weights (class number → weight) and subclass-name patterns
+    leading (×200), favoured (×20) or damped (×0.02) within each class."""
+    bonuses = [(re.compile(pattern), factor) for pattern, factor in (
+        (leading, 200.0), (favoured, 20.0), (damped, 0.02)) if pattern]
+    sub_bonus = np.array([np.prod([factor for pattern, factor in bonuses
+                                   if pattern.search(s)] or [1.0]) for s in tax.subclasses])
+    cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
+    cluster_class = tax.subclass_class[cluster_subclass]
+    p = np.zeros(len(tax.cluster_names))
+    for class_number, weight in class_weight.items():
+        in_class = cluster_class == class_number - 1
+        if not in_class.any():
+            continue
+        within = tax.cluster_weight[in_class] * sub_bonus[cluster_subclass[in_class]]
+        p[in_class] = weight * within / within.sum()
+    return p / p.sum()
 
 
 # ------------------------------------------------------------------------------ geometry
