@@ -153,6 +153,7 @@ DAMPED = {
 }
 CEREBELLAR_CORTEX = 528  # CBX: granule and Purkinje cells; the nuclei (CBN) have their own
 CEREBELLAR_TYPES = {True: r"\b(CB Granule|CBX Purkinje|CBX MLI)\b", False: r"\bDCO\b"}
+MATURE_OLIGODENDROCYTES = r"\bOligo NN\b"  # outnumber their precursors (OPC NN) everywhere
 TELENCEPHALON = {"Isocortex", "OLF", "HPF", "CTXsp", "STR", "PAL"}
 # glia of one part of the brain, rare elsewhere: (the divisions they belong to, pattern)
 FOREIGN_GLIA = [
@@ -224,8 +225,9 @@ def cluster_mix(tax: abc.Taxonomy, p: Parcellation) -> np.ndarray:
                 if leading_re.search(subclass):  # the region's own types lead
                     classes[class_index + 1] = max(classes.get(class_index + 1, 0.0), 0.6)
     foreign = [pattern for divisions, pattern in FOREIGN_GLIA if division not in divisions]
+    favoured = "|".join(p for p in (favoured, MATURE_OLIGODENDROCYTES) if p)
     return group_cluster_probabilities(tax, classes, favoured,
-                                           "|".join(damped + foreign) or None, leading)
+                                       "|".join(damped + foreign) or None, leading)
 
 
 def group_cluster_probabilities(tax: abc.Taxonomy, class_weight: dict[int, float],
