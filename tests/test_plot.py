@@ -65,10 +65,10 @@ def test_a_section_scatter_in_the_taxonomy_colours(tiny_db, tmp_path, cli):
     assert out.stat().st_size > 10_000
     assert count(pixels(out), color) > 20, (subclass, color)
     # SVG by the suffix; the parcellation's colours for a CCF level
-    svg = tmp_path / "section.svg"
-    result = cli("plot", "section", section, "--color-by", "division", "--coordinates", "ccf",
-                 "--out", str(svg), "--db", str(tiny_db))
-    assert result.exit_code == 0, result.stderr
+    from warehouse.plot import plot_section
+
+    svg = plot_section(tiny_db, section, color_by="division", coordinates="ccf",
+                       out=tmp_path / "section.svg", force=False)
     text = svg.read_text()
     assert text.startswith("<?xml") and "<svg" in text and len(text) > 5_000
 
@@ -92,9 +92,9 @@ def test_plots_refuse_what_they_cannot_draw(tiny_db, tmp_path, cli):
     result = cli("plot", "composition", "MOp", "--out", str(existing), "--db", str(tiny_db))
     assert result.exit_code == 2 and "exists" in result.stderr and "--force" in result.stderr
     assert existing.read_bytes() == b"a user's picture"
-    result = cli("plot", "composition", "MOp", "--out", str(tmp_path / "x.jpg"),
-                 "--db", str(tiny_db))
-    assert result.exit_code == 2 and "name it .png or .svg" in result.stderr
+    with pytest.raises(UsageError, match="name it .png or .svg"):
+        plot_composition(tiny_db, ["MOp"], level="class", method=None, top=5,
+                         out=tmp_path / "x.jpg", force=False)
     assert not list(tmp_path.glob(".x*"))  # no temporary file left behind
 
 
