@@ -8,7 +8,9 @@ Files (DATA_FORMATS.md §1.9–1.10):
   parcellation_index` in the CCF (x anterior→posterior, y dorsal→ventral, z left→right, mm);
 * `.../reconstructed_coordinates.csv`: the same columns in the reconstructed section space.
 
-The three files are joined on `cell_label` (their row orders differ). Quirks pinned here:
+The three files are joined on `cell_label`: the metadata lists its cells in another order than
+the coordinate files, which share one (their real heads list the same cells), so those two are
+paired by position when their labels agree row by row, else by label. Quirks pinned here:
 `cell_label` is text (it looks numeric and some labels end in `-1`); no hemisphere column
 exists, so it is derived from the CCF's left-right axis (`z_ccf` < 5.7 mm is left). Refused,
 with file, line and column: a coordinates row whose cell is not in the metadata, a duplicate
@@ -230,7 +232,7 @@ def _insert(con: duckdb.DuckDBPyConnection, by_role: dict[str, SourceFile]
     joins = [f"left join ({coordinates_sql}) as co on co.cell_label = m.cell_label"] \
         if coordinates_sql else []
     # the two files naming two parcellations for one cell stop the insert (the CASE branch
-    # runs only then); _diagnose finds the line
+    # runs only then); _mismatch finds the line
     parcellation = (f"case when {ccf['parcellation_index']} <> {rec['parcellation_index']} "
                     "then error('brainwh: parcellation mismatch') else "
                     f"coalesce({ccf['parcellation_index']}, {rec['parcellation_index']}) end")
