@@ -149,12 +149,11 @@ def next_commands(db_path: Path) -> list[str]:
     db_part = "" if db_path == config.database_path() else f" --db {db_path}"
     plotting = "" if importlib.util.find_spec("matplotlib") else \
         "   (needs matplotlib: pip install 'brainwh[plot]')"
-    commands = [f'{exe} sql "{NEXT_QUERY}"{db_part}', f"{exe} views",
-                f"{exe} plot composition CA1 DG CP{db_part}{plotting}"]
+    commands = [f'{exe} sql "{NEXT_QUERY}"{db_part}', f"{exe} views"]
     if program and (program.parent / "activate").exists():
         commands.append(f"(or `source {_shown(program.parent / 'activate')}` once, then type "
                         "`brainwh ...`)")
-    return commands
+    return [*commands, f"{exe} plot composition CA1 DG CP{db_part}{plotting}"]
 
 
 def run_demo(data: Path, *, scale: str, seed: int, db_path: Path) -> None:
