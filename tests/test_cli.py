@@ -5,8 +5,6 @@ from __future__ import annotations
 import shutil
 import threading
 
-import pytest
-
 from tests.helpers import snapshot
 from warehouse import publish
 
@@ -115,15 +113,3 @@ def test_db_from_environment(cli, tiny_db):
     result = cli("sql", "select count(*) from structures where species = 'mouse'",
                  "--format", "csv", env={"BRAINWH_DB": str(tiny_db)})
     assert result.exit_code == 0 and result.stdout.splitlines()[1] == "1327"
-
-
-@pytest.mark.slow
-def test_demo_prints_the_three_answers(cli, tmp_path):
-    result = cli("demo", "--data", str(tmp_path / "data"), "--scale", "tiny")
-    assert result.exit_code == 0, result.stderr
-    out = result.stdout
-    assert "Composition of MOp at subclass level" in out
-    assert "MOp vs STRd" in out
-    assert "Classes of Isocortex" in out
-    assert "01 IT-ET Glut" in out and "Next, try:" in out
-    assert (tmp_path / "brainwh.duckdb").exists()  # where every later command looks

@@ -38,10 +38,20 @@ def refused(result, *fragments: str, code: int = 1) -> None:
         assert fragment in result.stderr, (fragment, result.stderr)
 
 
+@pytest.fixture(scope="module")
+def ontology_once(tmp_path_factory) -> Path:
+    from warehouse.build import run
+
+    db = tmp_path_factory.mktemp("ontology") / "w.duckdb"
+    run(db, [str(MOUSE_ONTOLOGY)], kind="ontology", fresh=True)
+    return db
+
+
 @pytest.fixture
-def ontology_db(tmp_path, cli) -> Path:
+def ontology_db(ontology_once, tmp_path) -> Path:
+    """A warehouse holding the mouse ontology: a copy of the module's build, one per test."""
     db = tmp_path / "w.duckdb"
-    assert cli("ingest", "ontology", str(MOUSE_ONTOLOGY), "--db", str(db)).exit_code == 0
+    shutil.copyfile(ontology_once, db)
     return db
 
 

@@ -36,13 +36,16 @@ def test_the_license_pyproject_names_is_there():
 
 
 @pytest.mark.slow
-def test_the_demos_next_command_works_as_printed(tmp_path):
+def test_the_demo_answers_and_its_next_command_works_as_printed(tmp_path):
     if not SCRIPT.exists():
         pytest.skip(f"no console script at {SCRIPT} (install brainwh with pip install -e .)")
     demo = subprocess.run([str(SCRIPT), "demo", "--scale", "tiny"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=600,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert demo.returncode == 0, demo.stderr
+    for answer in ("Composition of MOp at subclass level", "MOp vs STRd", "Classes of Isocortex",
+                   "01 IT-ET Glut"):
+        assert answer in demo.stdout, answer
     assert (tmp_path / "brainwh.duckdb").exists()  # where `brainwh sql` looks by default
     lines = demo.stdout.splitlines()
     start = lines.index("The warehouse is brainwh.duckdb. Next, try:")

@@ -92,7 +92,10 @@ def _small_build(tmp_path: Path, *, seed: int) -> tuple[Path, list[str]]:
 
 @pytest.mark.slow
 def test_killed_builds_never_harm_the_published_file(tmp_path):
-    """SIGKILL `brainwh build` at random moments, 20 times; the published file keeps answering."""
+    """SIGKILL `brainwh build` at random moments, 10 times; the published file keeps answering.
+
+    The moments are spread over the build: one in each tenth of its duration, at a random point
+    in it, so every phase is hit however fast the machine is."""
     db, command = _small_build(tmp_path, seed=3)
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
@@ -100,15 +103,15 @@ def test_killed_builds_never_harm_the_published_file(tmp_path):
     expected = answers(db)
     rng = random.Random(20261121)
     kills = 0
-    for _ in range(20):
+    for tenth in range(10):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, duration))
+        time.sleep(duration * (tenth + rng.random()) / 10)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             kills += 1
         process.wait()
         assert answers(db) == expected
-    assert kills >= 10, "the build finished before most kills: the test did not exercise them"
+    assert kills >= 5, "the build finished before most kills: the test did not exercise them"
     subprocess.run(command, check=True, capture_output=True)
     assert publish.staging_files(db) == []
     assert answers(db) == expected
