@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 
-from tests.helpers import snapshot
+from tests.helpers import MOUSE_ONTOLOGY, snapshot
 from warehouse import publish
 
 
@@ -113,3 +115,17 @@ def test_db_from_environment(cli, tiny_db):
     result = cli("sql", "select count(*) from structures where species = 'mouse'",
                  "--format", "csv", env={"BRAINWH_DB": str(tiny_db)})
     assert result.exit_code == 0 and result.stdout.splitlines()[1] == "1327"
+
+
+def test_the_command_line_never_imports_pandas(tmp_path):
+    """pyarrow imports pandas, when installed, the first time it converts Python values: half
+    the CPU of a small ingest. The `brainwh` process hides it; an ingest still works."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "warehouse", "ingest", "ontology",
+         str(MOUSE_ONTOLOGY), "--db", str(tmp_path / "w.duckdb")],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "pyarrow" in imported
+    assert not [name for name in imported if name.startswith("pandas.")]  # only the refused try

@@ -1,3 +1,3 @@
-from warehouse.cli import main
+from warehouse.cli import command
 
-main()
+command()
