@@ -42,11 +42,12 @@ def apt_install(*packages: str) -> str | None:
     """apt-get install the packages; None if it worked, else why not."""
     if shutil.which("apt-get") is None:
         return "apt-get is not available"
-    for command in (["apt-get", "install", "-y", "-qq", *packages],
-                    ["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", *packages]):
+    wait = ["-o", "DPkg::Lock::Timeout=600"]  # another test process may be installing too
+    for command in (["apt-get", *wait, "install", "-y", "-qq", *packages],
+                    ["apt-get", *wait, "update", "-qq"],
+                    ["apt-get", *wait, "install", "-y", "-qq", *packages]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-        if done.returncode == 0 and command[1] == "install":
+        if done.returncode == 0 and "install" in command:
             return None
     return done.stderr.strip()[-300:] or "apt-get failed"
 
