@@ -1,0 +1,202 @@
+-- name: cell_type_markers
+-- kind: macro
+-- signature: cell_type_markers(cell_type, level, contrast)
+-- example: select gene_symbol, log2_fold_change, fraction_in, fraction_out, q_value
+--   from cell_type_markers('L2/3 IT CTX Glut', 'subclass', 'rest') limit 20
+-- question: Which genes mark a cell type of the ABC whole-mouse-brain taxonomy? `cell_type` is
+--   a term label (CS20230722_SUBC_007), name (007 L2/3 IT CTX Glut) or name without its
+--   number (L2/3 IT CTX Glut) at `level`; `contrast` is 'rest' (every other cell) or
+--   'siblings' (the other children of the type's parent; for a class or neurotransmitter
+--   type, the rest). Each side pools its clusters' MapMyCells statistics (n = sum of
+--   n_cells, sums and sums of squares added). Welch's t on the cells' log2(CPM+1) values from
+--   those sums, two-sided p from Student's t (t_dist_sf), Benjamini-Hochberg q over the
+--   genes with a p-value: for a true-count file this is scipy.stats.ttest_ind(equal_var=
+--   False) on the cells (scanpy's rank_genes_groups method='t-test'). For a means-only file
+--   (the ABC release's) the means, fold changes and ranks are exact (clusters weighted by
+--   their real cells) and fractions, t, p and q are null, with the reason in `note`.
+-- grain: one row per gene of the statistics, ordered by q_value, then log2_fold_change
+--   (largest first)
+-- columns:
+--   gene_symbol       VARCHAR  the gene's symbol (gene.csv; symbols repeat)
+--   gene_identifier   VARCHAR  its Ensembl id
+--   n_in              BIGINT   cells of the type
+--   n_out             BIGINT   cells of the contrast
+--   mean_in           DOUBLE   mean log2(CPM+1) over the type's cells
+--   mean_out          DOUBLE   mean over the contrast's cells
+--   log2_fold_change  DOUBLE   mean_in - mean_out (the values are log2)
+--   fraction_in       DOUBLE   fraction of the type's cells with CPM >= 1 (null: not exact)
+--   fraction_out      DOUBLE   fraction of the contrast's cells with CPM >= 1
+--   t                 DOUBLE   Welch's t (null when a side has one cell, or no variance)
+--   df                DOUBLE   Welch-Satterthwaite degrees of freedom
+--   p_value           DOUBLE   two-sided P(|T| > |t|)
+--   q_value           DOUBLE   Benjamini-Hochberg over the genes with a p-value
+--   rank              BIGINT   1 = first in the order above
+--   note              VARCHAR  why fractions, t, p and q are null (null: all exact)
+-- sources: expression_type_stats (per cell type, pooled at load), expression_cluster_stats,
+--   expression_clusters, expression_cell_types, expression_genes, expression_statistics,
+--   genes; welch_t, welch_dof, t_dist_sf. Pure SQL: works from any DuckDB client.
+create or replace macro cell_type_markers(of_cell_type, at_level, versus) as table
+with matches as (
+    select *
+    from expression_cell_types
+    where level = at_level
+        and of_cell_type in (cell_type_label, cell_type, regexp_replace(cell_type, '^[0-9]+ ', ''))
+),
+
+problems as (
+    select string_agg(problem, '; ') as message
+    from (
+        select 'no expression statistics are loaded (brainwh ingest expression '
+            || 'precomputed_stats_*.h5)' as problem
+        where not exists (select 1 from expression_statistics)
+        union all
+        select 'unknown level ' || coalesce(at_level, 'null') || ' (levels: '
+            || (select string_agg(distinct level, ', ' order by level)
+                from expression_cell_types where level <> 'root') || ')'
+        where exists (select 1 from expression_statistics)
+            and at_level not in (select level from expression_cell_types where level <> 'root')
+        union all
+        select 'unknown contrast ' || coalesce(versus, 'null') || ' (rest or siblings)'
+        where versus is null or versus not in ('rest', 'siblings')
+        union all
+        select 'no ' || at_level || ' ' || coalesce(of_cell_type, 'null')
+            || ' (a term label, a name, or a name without its number; closest: '
+            || (select string_agg(cell_type, ', ')
+                from (select cell_type from expression_cell_types where level = at_level
+                      order by jaro_winkler_similarity(lower(cell_type), lower(of_cell_type))
+                          desc, cell_type
+                      limit 3)) || ')'
+        where at_level in (select level from expression_cell_types where level <> 'root')
+            and not exists (select 1 from matches)
+        union all
+        select coalesce(of_cell_type, 'null') || ' names ' || count(*) || ' ' || at_level
+            || ' types (' || string_agg(cell_type_label || ' ' || cell_type, ', ')
+            || '): give a label'
+        from matches
+        having count(*) > 1
+    )
+),
+
+chosen as (
+    select
+        t.type_pos as in_pos,
+        t.cluster_pos as in_cluster,
+        t.n_cells as n_in,
+        o.type_pos as out_pos,
+        o.n_cells - t.n_cells as n_out
+    from matches as t
+    join expression_cell_types as o
+        on o.type_pos = case when versus = 'siblings' then t.parent_pos else 0 end
+    where coalesce((select error('cell_type_markers: ' || message) from problems
+                    where message is not null), true)
+        and coalesce(case when o.n_cells - t.n_cells <= 0
+            then error('cell_type_markers: ' || of_cell_type || ' has no ' || versus
+                || ' (its parent holds no other cells): use ''rest''') end, true)
+),
+
+-- the type's sums: pooled at load above the cluster level; a cluster's own rows otherwise
+inside as (
+    select s.gene_pos, s.sum, s.sumsq, s.ge1
+    from expression_type_stats as s
+    join chosen as c on s.type_pos = c.in_pos
+    union all
+    select s.gene_pos, s.sum * k.scale, s.sumsq, s.ge1
+    from expression_cluster_stats as s
+    join chosen as c on s.cluster_pos = c.in_cluster
+    join expression_clusters as k on k.cluster_pos = s.cluster_pos
+),
+
+-- the contrast's sums: its whole (root or parent) minus the type
+whole as (
+    select s.gene_pos, s.sum, s.sumsq, s.ge1
+    from expression_type_stats as s
+    join chosen as c on s.type_pos = c.out_pos
+),
+
+sides as (
+    select
+        e.gene_pos,
+        e.gene_identifier,
+        c.n_in,
+        c.n_out,
+        coalesce(i.sum, 0) as s_in,
+        coalesce(i.sumsq, 0) as q_in,
+        coalesce(i.ge1, 0) as e_in,
+        coalesce(w.sum, 0) - coalesce(i.sum, 0) as s_out,
+        coalesce(w.sumsq, 0) - coalesce(i.sumsq, 0) as q_out,
+        coalesce(w.ge1, 0) - coalesce(i.ge1, 0) as e_out
+    from expression_genes as e
+    cross join chosen as c
+    left join inside as i on i.gene_pos = e.gene_pos
+    left join whole as w on w.gene_pos = e.gene_pos
+),
+
+moments as (
+    select
+        d.*,
+        d.s_in / d.n_in as mean_in,
+        d.s_out / d.n_out as mean_out,
+        -- squared standard errors of the two means
+        case when st.has_sumsq and d.n_in > 1
+            then greatest(d.q_in - d.s_in * d.s_in / d.n_in, 0) / (d.n_in - 1) / d.n_in
+        end as se2_in,
+        case when st.has_sumsq and d.n_out > 1
+            then greatest(d.q_out - d.s_out * d.s_out / d.n_out, 0) / (d.n_out - 1) / d.n_out
+        end as se2_out,
+        case when st.has_ge1 then d.e_in / d.n_in end as fraction_in,
+        case when st.has_ge1 then d.e_out / d.n_out end as fraction_out,
+        nullif(concat_ws('; ', st.variance_note, st.fraction_note), '') as note
+    from sides as d
+    cross join expression_statistics as st
+),
+
+welch as (
+    select
+        *,
+        welch_t(mean_in, mean_out, se2_in, se2_out) as t_stat,
+        welch_dof(se2_in, se2_out, n_in, n_out) as dof
+    from moments
+),
+
+tested as (
+    select *, 2 * t_dist_sf(abs(t_stat), dof) as p  -- at most 2 x 0.5
+    from welch
+),
+
+ranked as (
+    select
+        *,
+        count(p) over () as m,
+        row_number() over (order by p asc nulls last, gene_identifier) as p_rank
+    from tested
+),
+
+adjusted as (
+    select
+        *,
+        least(1.0, min(p * m / p_rank) over (
+            order by p desc nulls first, gene_identifier desc
+            rows between unbounded preceding and current row)) as q
+    from ranked
+)
+
+select
+    g.gene_symbol,
+    a.gene_identifier,
+    a.n_in::bigint as n_in,
+    a.n_out::bigint as n_out,
+    a.mean_in,
+    a.mean_out,
+    a.mean_in - a.mean_out as log2_fold_change,
+    a.fraction_in,
+    a.fraction_out,
+    a.t_stat as t,
+    a.dof as df,
+    a.p as p_value,
+    case when a.p is not null then a.q end as q_value,
+    row_number() over (order by q_value asc nulls last, log2_fold_change desc,
+                       a.gene_identifier) as rank,
+    a.note
+from adjusted as a
+left join genes as g on g.gene_identifier = a.gene_identifier
+order by rank
