@@ -38,13 +38,15 @@ __all__ = ["ABC_FILES", "DDL", "KIND", "NAMES", "TABLES", "derive", "identify", 
 
 
 def identify(probe: Probe) -> str | None:
-    """The statistics by the HDF5 signature and the names of their JSON datasets (stored near
-    the start of the file, with the root group); the marker lookup by its `"None"` key and
+    """The statistics by the HDF5 signature and the names of their JSON datasets (stored with
+    the root group, near the start unless the names outgrew its first heap) or `precomputed_stats`
+    in the file name; the marker lookup by its `"None"` key and
     `"<term set>/<node>"` keys; gene.csv by its columns and mouse Ensembl ids (the MERFISH and
     Zhuang gene.csv files have other columns)."""
     if probe.is_hdf5:
         head = probe.raw_head
-        return "precomputed_stats" if any(
+        named = "precomputed_stats" in probe.name.lower()
+        return "precomputed_stats" if named or any(
             name in head for name in (b"cluster_to_row", b"col_names", b"taxonomy_tree")) \
             else None
     if probe.suffix == ".json" and probe.text and '"None"' in probe.text \

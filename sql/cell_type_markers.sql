@@ -43,38 +43,35 @@ with matches as (
         and of_cell_type in (cell_type_label, cell_type, regexp_replace(cell_type, '^[0-9]+ ', ''))
 ),
 
+-- every argument checked in one pass over the cell types (each subquery costs planning time)
+checks as (
+    select
+        string_agg(distinct level, ', ' order by level) filter (where level <> 'root') as levels,
+        count(*) filter (where level = at_level and level <> 'root') as n_level,
+        count(*) filter (where level = at_level and of_cell_type in
+            (cell_type_label, cell_type, regexp_replace(cell_type, '^[0-9]+ ', ''))) as n_matches,
+        string_agg(cell_type_label || ' ' || cell_type, ', ') filter (where level = at_level
+            and of_cell_type in (cell_type_label, cell_type,
+                                 regexp_replace(cell_type, '^[0-9]+ ', ''))) as matched,
+        list(cell_type order by jaro_winkler_similarity(lower(cell_type), lower(of_cell_type))
+             desc, cell_type) filter (where level = at_level) as closest
+    from expression_cell_types
+),
+
 problems as (
-    select string_agg(problem, '; ') as message
-    from (
-        select 'no expression statistics are loaded (brainwh ingest expression '
-            || 'precomputed_stats_*.h5)' as problem
-        where not exists (select 1 from expression_statistics)
-        union all
-        select 'unknown level ' || coalesce(at_level, 'null') || ' (levels: '
-            || (select string_agg(distinct level, ', ' order by level)
-                from expression_cell_types where level <> 'root') || ')'
-        where exists (select 1 from expression_statistics)
-            and at_level not in (select level from expression_cell_types where level <> 'root')
-        union all
-        select 'unknown contrast ' || coalesce(versus, 'null') || ' (rest or siblings)'
-        where versus is null or versus not in ('rest', 'siblings')
-        union all
-        select 'no ' || at_level || ' ' || coalesce(of_cell_type, 'null')
-            || ' (a term label, a name, or a name without its number; closest: '
-            || (select string_agg(cell_type, ', ')
-                from (select cell_type from expression_cell_types where level = at_level
-                      order by jaro_winkler_similarity(lower(cell_type), lower(of_cell_type))
-                          desc, cell_type
-                      limit 3)) || ')'
-        where at_level in (select level from expression_cell_types where level <> 'root')
-            and not exists (select 1 from matches)
-        union all
-        select coalesce(of_cell_type, 'null') || ' names ' || count(*) || ' ' || at_level
-            || ' types (' || string_agg(cell_type_label || ' ' || cell_type, ', ')
-            || '): give a label'
-        from matches
-        having count(*) > 1
-    )
+    select nullif(concat_ws('; ',
+        case when levels is null then 'no expression statistics are loaded (brainwh ingest '
+            || 'expression precomputed_stats_*.h5)' end,
+        case when levels is not null and n_level = 0 then 'unknown level '
+            || coalesce(at_level, 'null') || ' (levels: ' || levels || ')' end,
+        case when versus is null or versus not in ('rest', 'siblings') then 'unknown contrast '
+            || coalesce(versus, 'null') || ' (rest or siblings)' end,
+        case when n_level > 0 and n_matches = 0 then 'no ' || at_level || ' '
+            || coalesce(of_cell_type, 'null') || ' (a term label, a name, or a name without its '
+            || 'number; closest: ' || array_to_string(closest[1:3], ', ') || ')' end,
+        case when n_matches > 1 then of_cell_type || ' names ' || n_matches || ' ' || at_level
+            || ' types (' || matched || '): give a label' end), '') as message
+    from checks
 ),
 
 chosen as (

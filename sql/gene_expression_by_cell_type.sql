@@ -35,24 +35,24 @@ with wanted as (
     where e.gene_identifier = of_gene or g.gene_symbol = of_gene
 ),
 
+-- the arguments checked in one pass (each subquery costs planning time)
 problems as (
-    select string_agg(problem, '; ') as message
+    select nullif(concat_ws('; ',
+        case when levels is null then 'no expression statistics are loaded (brainwh ingest '
+            || 'expression precomputed_stats_*.h5)' end,
+        case when levels is not null and not level_known then 'unknown level '
+            || coalesce(at_level, 'null') || ' (levels: ' || levels || ')' end,
+        case when levels is not null and n_genes = 0 then 'no gene ' || coalesce(of_gene, 'null')
+            || ' in the expression statistics (a gene symbol or an Ensembl id, as in gene.csv)'
+        end), '') as message
     from (
-        select 'no expression statistics are loaded (brainwh ingest expression '
-            || 'precomputed_stats_*.h5)' as problem
-        where not exists (select 1 from expression_statistics)
-        union all
-        select 'unknown level ' || coalesce(at_level, 'null') || ' (levels: '
-            || (select string_agg(distinct level, ', ' order by level)
-                from expression_cell_types where level <> 'root') || ')'
-        where exists (select 1 from expression_statistics)
-            and at_level not in (select level from expression_cell_types where level <> 'root')
-        union all
-        select 'no gene ' || coalesce(of_gene, 'null') || ' in the expression statistics '
-            || '(a gene symbol or an Ensembl id, as in gene.csv)'
-        where exists (select 1 from expression_statistics)
-            and not exists (select 1 from wanted)
-    )
+        select
+            string_agg(distinct level, ', ' order by level) filter (where level <> 'root')
+                as levels,
+            coalesce(bool_or(level = at_level and level <> 'root'), false) as level_known
+        from expression_cell_types
+    ) as c
+    cross join (select count(*) as n_genes from wanted) as g
 ),
 
 types as (

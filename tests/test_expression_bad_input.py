@@ -167,3 +167,24 @@ def test_a_bad_marker_lookup_or_gene_list_is_refused(built, tmp_path, name, cont
     for fragment in [str(path), *fragments]:
         assert fragment in str(error.value), str(error.value)
     assert snapshot(db) == before
+
+
+def test_statistics_files_are_recognised_by_content_or_by_name(built, tmp_path):
+    """HDF5 keeps the dataset names with the root group: near the start of a small file, but
+    wherever the names outgrew its first heap in a big one (cell_type_mapper writes its JSON
+    datasets first), so the file name `*precomputed_stats*` is recognised as well."""
+    from pathlib import PurePosixPath
+
+    from ingest import expression
+    from ingest.probe import Probe
+
+    release, _db = built
+    renamed = copy_of(release.stats, tmp_path).rename(tmp_path / "renamed.h5")
+    head = renamed.read_bytes()[:65536]
+    assert expression.identify(Probe(PurePosixPath("renamed.h5"), renamed.stat().st_size,
+                                     read_head=lambda n: head[:n])) == "precomputed_stats"
+    bare = b"\x89HDF\r\n\x1a\n" + bytes(1000)
+    for name, role in (("wmb_precomputed_stats.h5", "precomputed_stats"),
+                       ("anndata.h5", None)):
+        assert expression.identify(Probe(PurePosixPath(name), 1008,
+                                         read_head=lambda n: bare[:n])) == role
