@@ -24,6 +24,23 @@ def snapshot(db_path: Path) -> dict[str, tuple[int, int | None]]:
         con.close()
 
 
+def query_rows(db_path: Path, sql: str, params=None) -> list[tuple]:
+    """The rows of a query on a read-only connection to `db_path`."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def table_counts(db_path: Path) -> dict[str, int]:
+    """Rows per data table (the bookkeeping tables left out)."""
+    names = [n for (n,) in query_rows(
+        db_path, "select table_name from duckdb_tables() where table_name not in "
+        "('ingest_log', 'warehouse_info')")]
+    return {n: query_rows(db_path, f'select count(*) from "{n}"')[0][0] for n in names}
+
+
 def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -212,15 +212,21 @@ def test_means_only_markers_rank_by_exact_fold_change(means):
 
 
 @pytest.mark.parametrize(("call", "fragments"), [
-    ("gene_expression_by_cell_type('Nope1', 'class')", ["no gene Nope1"]),
-    ("gene_expression_by_cell_type('Drd1', 'klass')", ["unknown level klass", "subclass"]),
+    ("gene_expression_by_cell_type('drd1', 'class')",
+     ["unknown gene (a symbol or an Ensembl id, as in gene.csv) 'drd1'",
+      "did you mean 'Drd1'?"]),
+    ("gene_expression_by_cell_type('Drd1', 'klass')",
+     ["unknown level 'klass'", "did you mean 'class'?"]),
     ("cell_type_markers('061 STR D1 Gaba', 'subclass', 'others')",
-     ["unknown contrast others", "rest or siblings"]),
-    ("cell_type_markers('STR D1', 'subclass', 'rest')",
-     ["no subclass STR D1", "closest: 061 STR D1 Gaba"]),
+     ["unknown contrast 'others'", "expected one of 'rest', 'siblings'"]),
+    ("cell_type_markers('STR D1 Gabba', 'subclass', 'rest')",
+     ["unknown subclass (a term label, a name, or a name without its number) 'STR D1 Gabba'",
+      "did you mean 'STR D1 Gaba'"]),
     ("cell_type_markers('327 Oligo NN', 'subclass', 'siblings')",
      ["327 Oligo NN has no siblings", "use 'rest'"]),
-    ("cell_type_markers('Glut', 'klass', 'rest')", ["unknown level klass"]),
+    ("cell_type_markers('Glut', 'klass', 'rest')", ["unknown level 'klass'"]),
+    ("cell_type_markers('L2/3 IT CTX Glut_1', 'cluster', 'rest')",
+     ["L2/3 IT CTX Glut_1 names 2 cluster types", "0100 L2/3 IT CTX Glut_1", "give a label"]),
 ])
 def test_wrong_arguments_are_errors_saying_what_is_valid(counted, call, fragments):
     _release, con = counted

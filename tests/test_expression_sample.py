@@ -78,7 +78,7 @@ def test_a_true_count_file_of_the_sample_is_consistent(tiny_release, tmp_path):
     ("Gad2", "neurotransmitter", {"GABA", "GABA-Glyc", "Glut-GABA", "Dopa", "Hist"}),
     ("Mbp", "subclass", {"327 Oligo NN"}),
     ("Gfap", "subclass", {"316 Bergmann NN", "317 Astro-CB NN", "318 Astro-NT NN",
-                          "319 Astro-TE NN", "320 Astro-OLF NN"}),
+                          "319 Astro-TE NN", "320 Astro-OLF NN", "321 Astroependymal NN"}),
     ("Drd1", "subclass", {"061 STR D1 Gaba", "063 STR D1 Sema5a Gaba"}),
 ])
 def test_known_markers_sit_where_the_literature_puts_them(con, gene, level, top):

@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 import pytest
 from serving import free_port, stop, wait_for_port
 
-from tests.helpers import FIXTURES, nested_graph
+from tests.helpers import FIXTURES, nested_graph, table_counts
 
 pytestmark = pytest.mark.slow
 SITE = Path(__file__).resolve().parent / "allen_site.py"
@@ -112,17 +111,6 @@ def faults(site: Path, table: dict) -> None:
     (site / "faults.json").write_text(json.dumps(table))
 
 
-def tables(db: Path) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        names = [n for (n,) in con.execute(
-            "select table_name from duckdb_tables() where table_name not in "
-            "('ingest_log', 'warehouse_info')").fetchall()]
-        return {n: con.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
-    finally:
-        con.close()
-
-
 def test_fetch_all_then_build(site, cli, tiny_db, tmp_path):
     folder, url = site
     faults(folder, {})
@@ -137,7 +125,7 @@ def test_fetch_all_then_build(site, cli, tiny_db, tmp_path):
     db = tmp_path / "w.duckdb"
     built = cli("build", str(cache), "--db", str(db))
     assert built.exit_code == 0, built.stderr
-    counts, reference = tables(db), tables(tiny_db)
+    counts, reference = table_counts(db), table_counts(tiny_db)
     for table in ("cells", "cell_types", "regions_of_interest", "ahba_samples", "ahba_probes",
                   "structures", "morphology_features"):
         assert counts[table] == reference[table], table

@@ -26,17 +26,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import MOUSE_ONTOLOGY, snapshot, write_hand_made_release
+from tests.helpers import MOUSE_ONTOLOGY, query_rows, snapshot, write_hand_made_release
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def rows(db: Path, query: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
 
 
 def refused(result, *fragments: str, code: int = 1) -> None:
@@ -80,7 +72,7 @@ def test_a_crashed_sessions_log_is_carried_over_by_an_ingest(ontology_db, cli, t
     result = cli("ingest", "ontology", str(MOUSE_ONTOLOGY), "--db", str(ontology_db))
     assert result.exit_code == 0, result.stderr
     assert not Path(f"{ontology_db}.wal").exists()
-    assert rows(ontology_db, "select answer from my_notes") == [(42,)]
+    assert query_rows(ontology_db, "select answer from my_notes") == [(42,)]
     assert cli("sql", "select count(*) from structures", "--db", str(ontology_db)
                ).exit_code == 0
 
@@ -114,7 +106,7 @@ def test_a_db_through_a_symbolic_link_stays_one_warehouse(tmp_path, cli):
     link.symlink_to(real)
     assert cli("build", str(MOUSE_ONTOLOGY), "--db", str(link)).exit_code == 0
     assert link.is_symlink() and real.is_file()
-    assert rows(real, "select count(*) from structures") == [(1327,)]
+    assert query_rows(real, "select count(*) from structures") == [(1327,)]
     assert not list(tmp_path.glob(".brainwh.duckdb*"))
 
 
@@ -151,8 +143,8 @@ def test_a_gzip_compressed_csv_is_read(tmp_path, cli):
     db = tmp_path / "w.duckdb"
     result = cli("build", str(compressed), "--db", str(db))
     assert result.exit_code == 0, result.stderr
-    assert rows(db, "select count(*) from structures") == [(1327,)]
-    assert rows(db, "select source_uri from ingest_log") == [(str(compressed),)]
+    assert query_rows(db, "select count(*) from structures") == [(1327,)]
+    assert query_rows(db, "select source_uri from ingest_log") == [(str(compressed),)]
     assert not list(tmp_path.glob(".brainwh-scratch-*"))
 
 

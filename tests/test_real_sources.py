@@ -10,20 +10,11 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.helpers import real_abc_cache, snapshot
+from tests.helpers import query_rows, real_abc_cache, snapshot
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
-
-
-def rows(db: Path, query: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
 
 
 def abc_cache(tmp_path: Path) -> Path:
@@ -51,18 +42,18 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     assert "ABC release 20250531" in result.stderr
     assert "not loaded: WHB-10Xv3" in result.stderr
     # the real rows' answers (PROVENANCE.md): 5 cells of alias 1 in RHP, 29 ROIs, 12 clusters
-    assert rows(db, "select count(*), count(distinct donor_label), any_value("
+    assert query_rows(db, "select count(*), count(distinct donor_label), any_value("
                 "region_of_interest_acronym) from cells") == [(5, 2, "RHP")]
-    assert rows(db, "select count(*) from regions_of_interest") == [(29,)]
-    assert rows(db, "select supertype, subclass, taxonomy_version, taxonomy_component_version "
-                "from cell_types where cluster_alias = 1") == [
+    assert query_rows(db, "select count(*) from regions_of_interest") == [(29,)]
+    assert query_rows(db, "select supertype, subclass, taxonomy_version, "
+                      "taxonomy_component_version from cell_types where cluster_alias = 1") == [
         ("0082 L2 IT PPP-APr Glut_3", "018 L2 IT PPP-APr Glut", "CCN20230722", "20231215")]
-    assert rows(db, "select neurotransmitter, count(*) from cell_types group by 1 order by 1"
+    assert query_rows(db, "select neurotransmitter, count(*) from cell_types group by 1 order by 1"
                 ) == [("GABA", 1), ("Glut", 7), ("NA", 4)]
-    assert rows(db, "select distinct release from ingest_log where kind in ('cells', "
+    assert query_rows(db, "select distinct release from ingest_log where kind in ('cells', "
                 "'taxonomy')") == [("20250531",)]
     # answers and extracts say which taxonomy, and which folder of it, named the cell types
-    assert rows(db, "select distinct taxonomy_version, taxonomy_component_version from "
+    assert query_rows(db, "select distinct taxonomy_version, taxonomy_component_version from "
                 "composition") == [("CCN20230722", "20231215")]
     out = tmp_path / "composition.parquet"
     assert cli("export", "composition", "--out", str(out), "--db", str(db)).exit_code == 0
@@ -92,7 +83,7 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     assert result.exit_code == 0, result.stderr
     assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
            "(20250630 lists metadata/WMB-10X/20250630/cell_metadata.csv" in result.stderr
-    assert rows(db, "select count(*) from cells") == [(5,)]
+    assert query_rows(db, "select count(*) from cells") == [(5,)]
     # release 20231215 has no MapMyCells files and an older gene.csv than the one on disk:
     # building it would leave those out, which is refused ...
     older = tmp_path / "older.duckdb"
@@ -104,9 +95,15 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     (cache / "metadata" / "WMB-10X" / "20241115" / "gene.csv").unlink()
     result = cli("build", str(cache), "--release", "20231215", "--db", str(older))
     assert result.exit_code == 0, result.stderr
-    assert rows(older, "select distinct component_version from ingest_log where kind = "
+    assert query_rows(older, "select distinct component_version from ingest_log where kind = "
                 "'cells'") == [("20231215",)]
-    assert rows(older, "select count(*) from cells") == [(5,)]
+    assert query_rows(older, "select count(*) from cells") == [(5,)]
+    # --release with other locations that have no manifest (an ontology folder beside it)
+    both = tmp_path / "both.duckdb"
+    result = cli("build", str(cache), str(REAL / "allen_api" / "1.json"), "--release",
+                 "20231215", "--db", str(both))
+    assert result.exit_code == 0, result.stderr
+    assert query_rows(both, "select count(*) from structures") == [(23,)]
 
 
 def test_a_release_that_would_leave_files_out_stops_the_build(tmp_path, cli):
@@ -134,7 +131,7 @@ def test_the_2023_taxonomy_is_recognised_and_never_mixed_with_later_cells(tmp_pa
     result = cli("build", str(old), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     # CCN20230504 (labels CS20230305_*): alias 1 is 0081, with a division above its class
-    assert rows(db, "select supertype, division, taxonomy_version from cell_types where "
+    assert query_rows(db, "select supertype, division, taxonomy_version from cell_types where "
                 "cluster_alias = 1") == [("0081 L2 IT PPP-APr Glut_3",
                                           "1 Pallium glutamatergic", "CCN20230504")]
     # 20241115 cells with the 2023 taxonomy, pivoted view only: refused naming both versions
@@ -160,9 +157,9 @@ def test_abagens_data_folder_loads_the_microarray_and_lists_rnaseq(tmp_path, cli
     result = cli("build", str(REAL / "abagen_data"), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     assert "Allen Human Brain Atlas RNA-seq" in result.stderr
-    assert rows(db, "select count(*) from ahba_donors where n_samples is not null") == [(2,)]
-    assert rows(db, "select count(*) from ahba_samples") == [(5,)]
-    assert rows(db, "select count(*) from ahba_probes") == [(6,)]
+    assert query_rows(db, "select count(*) from ahba_donors where n_samples is not null") == [(2,)]
+    assert query_rows(db, "select count(*) from ahba_samples") == [(5,)]
+    assert query_rows(db, "select count(*) from ahba_probes") == [(6,)]
 
 
 @pytest.mark.parametrize("folder", ["allensdk_cell_types", "allensdk_cell_types_simplified",
@@ -173,18 +170,18 @@ def test_allensdk_cell_types_caches_load(folder, tmp_path, cli):
                  "--db", str(db))
     assert result.exit_code == 0, result.stderr
     if folder == "allensdk_cell_types_legacy":  # features only (its cells.json is lost)
-        assert rows(db, "select count(*) from ephys_features") == [(6,)]
+        assert query_rows(db, "select count(*) from ephys_features") == [(6,)]
         return
-    assert rows(db, "select species, count(*) from ephys_specimens group by 1 order by 1") == [
-        ("human", 2), ("mouse", 4)]
+    assert query_rows(db, "select species, count(*) from ephys_specimens group by 1 "
+                      "order by 1") == [("human", 2), ("mouse", 4)]
     # the mouse cells are at layer level in the ontology, whichever form cells.json has
-    assert rows(db, "select structure_acronym from ephys_specimens where species = 'mouse' "
+    assert query_rows(db, "select structure_acronym from ephys_specimens where species = 'mouse' "
                 "order by specimen_id") == [("VISp4",), ("VISp5",), ("VISp2/3",), ("VISpm4",)]
-    assert rows(db, "select dendrite_type, count(*) from ephys_specimens group by 1 order by 1"
-                ) == [("aspiny", 2), ("spiny", 4)]
+    assert query_rows(db, "select dendrite_type, count(*) from ephys_specimens group by 1 "
+                      "order by 1") == [("aspiny", 2), ("spiny", 4)]
     if folder == "allensdk_cell_types":
         # features joined: ephys_by_region is no longer empty (real vrest of 469801138)
-        assert rows(db, "select n_cells, round(mean_vrest, 2) from ephys_by_region where "
+        assert query_rows(db, "select n_cells, round(mean_vrest, 2) from ephys_by_region where "
                     "structure_acronym = 'VISp4' and layer = 'all' and dendrite_type = 'all'"
                     ) == [(1, -72.04)]
 
@@ -196,10 +193,10 @@ def test_every_ontology_file_form_loads_with_colours(name, tmp_path, cli):
     db = tmp_path / "w.duckdb"
     result = cli("ingest", "ontology", str(REAL / "allen_api" / name), "--db", str(db))
     assert result.exit_code == 0, result.stderr
-    assert rows(db, "select count(*), count(color_hex_triplet) from structures") == [(23, 23)]
-    assert rows(db, "select color_hex_triplet from structures where acronym = 'VISp'"
+    assert query_rows(db, "select count(*), count(color_hex_triplet) from structures") == [(23, 23)]
+    assert query_rows(db, "select color_hex_triplet from structures where acronym = 'VISp'"
                 ) == [("08858C",)]
-    assert rows(db, "select count(*) from structure_ancestors a join structures s on "
+    assert query_rows(db, "select count(*) from structure_ancestors a join structures s on "
                 "s.structure_id = a.ancestor_id where s.acronym = 'Isocortex'") == [(11,)]
 
 
@@ -218,5 +215,5 @@ def test_the_sample_release_as_an_abc_atlas_access_cache_builds_the_same(tmp_pat
         result.stderr
     assert "abc_atlas_access's cache bookkeeping" in result.stderr
     for table in ("cells", "cell_types", "regions_of_interest", "structures"):
-        assert rows(db, f"select count(*) from {table}") == rows(
+        assert query_rows(db, f"select count(*) from {table}") == query_rows(
             tiny_db, f"select count(*) from {table}"), table

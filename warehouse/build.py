@@ -18,8 +18,9 @@ from ingest.abc_release import manifest_root, release_of
 from ingest.base import Report, begin_run
 from ingest.tree import LocalTree, Tree
 from warehouse import __version__, progress, views
+from warehouse.db import require_database_file
 from warehouse.errors import UsageError
-from warehouse.publish import staged
+from warehouse.publish import published_path, staged
 
 
 @dataclass
@@ -86,13 +87,16 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         "create table if not exists warehouse_info (key varchar primary key, value varchar)")
 
 
-def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+def finish(con: duckdb.DuckDBPyConnection, report: Report,
+           info: dict[str, str] | None = None) -> None:
     for source in registry.SOURCES:
         source.derive(con, report)
     views.create_all(con)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     con.execute("insert or replace into warehouse_info values ('brainwh_version', ?), "
                 "('published_at', ?)", [__version__, now])
+    for key, value in (info or {}).items():  # e.g. ('built_by', 'brainwh demo')
+        con.execute("insert or replace into warehouse_info values (?, ?)", [key, value])
 
 
 def run(
@@ -103,9 +107,12 @@ def run(
     fresh: bool,
     release: str | None = None,
     cache: Path | None = None,
+    info: dict[str, str] | None = None,
 ) -> Outcome:
-    """Load every source under `locations` (only `kind`'s, if given) and publish."""
+    """Load every source under `locations` (only `kind`'s, if given) and publish; `info`
+    adds rows to `warehouse_info`."""
     started = time.perf_counter()
+    require_database_file(published_path(db_path), empty_ok=True)  # before anything else
     locations = list(locations)
     found = plan(locations, kind=kind, release=release, cache=cache)
     for line in found.summary():
@@ -125,7 +132,7 @@ def run(
                 progress.note(f"loading {source.KIND}: {len(files)} file(s)")
                 source.load(con, files, report)
                 outcome.files += len(files)
-            finish(con, report)
+            finish(con, report, info)
             outcome.tables = table_counts(con)
     outcome.notes = report.notes
     outcome.seconds = time.perf_counter() - started

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import require_database_file
 from warehouse.errors import DataError, LockedError, UsageError
 
 STAGING_MARK = ".build-"
@@ -74,7 +75,7 @@ def _check_published(db_path: Path, *, fresh: bool) -> bool:
     open for writing; a log that does not belong to the file is dropped by a build (it
     replaces the file) and refused by an ingest."""
     wal = _wal(db_path)
-    if not db_path.exists():
+    if not db_path.exists() or db_path.stat().st_size == 0:
         return False
     try:
         duckdb.connect(str(db_path), read_only=True).close()
@@ -104,14 +105,27 @@ def _remove(path: Path) -> None:
             pass
 
 
+# The published file is written in the storage format of DuckDB 1.4, which DuckDB 1.4+ (the
+# newest CLI on PyPI, the drivers BI tools bundle) and 2.x all read. DuckDB 2.0's own format
+# is unreadable before 2.0. Applies when a file is created; a copied file keeps its format.
+STORAGE_VERSION = "v1.4.0"
+
+
+def storage_config(path: Path) -> dict[str, str]:
+    """DuckDB settings for creating the staging file: a storage version 1.4+ readers open."""
+    return {} if path.exists() else {"storage_compatibility_version": STORAGE_VERSION}
+
+
 @contextmanager
 def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection to a staging copy; publish it only if the block succeeds.
 
     `fresh=True` starts from an empty file (a build); otherwise from a copy of the published
-    file (an ingest that adds to what is there).
+    file (an ingest that adds to what is there). A `db_path` that is not a DuckDB database
+    is refused before anything (lock, staging copy) is written next to it.
     """
     db_path = published_path(db_path)
+    require_database_file(db_path, empty_ok=True)
     with build_lock(db_path):
         for leftover in staging_files(db_path):
             _remove(leftover)
@@ -144,7 +158,7 @@ def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]
 
 def _open_staging(staging: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(staging))
+        return duckdb.connect(str(staging), config=storage_config(staging))
     except duckdb.IOException as error:
         if "Permission denied" in str(error) or "Read-only file system" in str(error):
             raise UsageError(f"cannot write in {staging.parent}: permission denied",

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ingest import discovery
 from warehouse import progress
-from warehouse.output import write_result
+from warehouse.output import write_stream
 
 COLUMNS = ("status", "kind", "table_name", "release", "dataset", "version", "files", "file",
            "reason")
@@ -87,6 +87,7 @@ def render_plan(plan: discovery.Plan, *, fmt: str, show_all: bool) -> None:
     if fmt == "table":
         sys.stdout.write(render_text(rows))
     else:
-        write_result(table, fmt, None)
+        write_stream(table.to_reader(), fmt, sys.stdout.buffer)
+        sys.stdout.flush()
     for note in plan.notes:
         progress.note(f"note: {note}")
