@@ -34,10 +34,8 @@ with known as (
         (select count(*) from expression_statistics) as n_loaded,
         (select list(distinct level order by level) from expression_cell_types
          where level <> 'root') as levels,
-        list(e.gene_identifier) || list(g.gene_symbol) filter (where g.gene_symbol is not null)
-            as genes
-    from expression_genes as e
-    left join genes as g on g.gene_identifier = e.gene_identifier
+        (select list(gene_identifier) from expression_genes)
+            || (select list(gene_symbol) from genes where gene_symbol is not null) as genes
 ),
 
 -- every argument checked: an error names the closest valid values

@@ -66,10 +66,12 @@ def load(con: duckdb.DuckDBPyConnection, source: SourceFile, kind: str,
 
 
 def _write_stats(con: duckdb.DuckDBPyConnection, layout: Layout,
-                 blocks: Iterator[store.Block], *, per_cluster: bool = True) -> None:
+                 blocks: Iterator[store.Block], *, per_cluster: bool = True,
+                 background: bool = True) -> None:
     pooler = store.Pooler(layout)
-    for block in blocks:
-        store.write_block(con, layout, pooler, block, per_cluster=per_cluster)
+    with store.Writer(con, background=background) as writer:
+        for block in blocks:
+            store.write_block(writer, layout, pooler, block, per_cluster=per_cluster)
 
 
 def _file_blocks(stats: StatsFile, layout: Layout, has_sumsq: bool, has_ge1: bool
@@ -77,15 +79,16 @@ def _file_blocks(stats: StatsFile, layout: Layout, has_sumsq: bool, has_ge1: boo
     rows = layout.file_rows
     with progress.bar(f"statistics {stats.path.name}", stats.n_genes, "genes") as bar:
         for start, stop in store.gene_ranges(len(rows), stats.n_genes):
-            sums = stats.columns("sum", rows, start, stop).astype(np.float64, copy=False)
+            sums = stats.columns("sum", rows, start, stop)
             _finite(stats, layout, "sum", sums, start)
             sumsq = None
             if has_sumsq:
-                sumsq = stats.columns("sumsq", rows, start, stop).astype(np.float64, copy=False)
+                sumsq = stats.columns("sumsq", rows, start, stop)
                 _finite(stats, layout, "sumsq", sumsq, start)
             ge1 = None
             if has_ge1:
-                ge1 = _counts(stats, layout, stats.columns("ge1", rows, start, stop), start)
+                ge1 = _counts(stats, layout, stats.columns("ge1", rows, start, stop, np.int64),
+                              start)
             yield store.Block(start, sums, sumsq, ge1)
             bar.update(stop - start)
 
@@ -110,7 +113,7 @@ def _counts(stats: StatsFile, layout: Layout, values: np.ndarray, start: int) ->
             raise DataError(f"dataset 'ge1': {_where(stats, layout, bad, start)} is not a whole "
                             "number of cells", file=stats.label,
                             hint="ge1 counts cells with CPM >= 1")
-    counts = values.astype(np.int64)
+    counts = values.astype(np.int64, copy=False)
     bad = (counts < 0) | (counts > layout.n_cells[:, None])
     if bad.any():
         row = int(np.nonzero(bad)[0][0])
@@ -147,8 +150,9 @@ def repool(con: duckdb.DuckDBPyConnection, report: Report) -> None:
     con.execute("delete from expression_type_stats")
     with arrays.uncompressed(con):
         store.write_clusters(con, layout)
+        # the stored rows are read between blocks on the same connection: append in line
         _write_stats(con, layout, _stored_blocks(con, layout, has_sumsq, has_ge1),
-                     per_cluster=False)
+                     per_cluster=False, background=False)
     con.execute("update expression_statistics set taxonomy_fingerprint = ?", [current])
 
 

@@ -44,6 +44,7 @@ class StatsFile:
     arrays: set[str]  # which of sum, sumsq, ge1, gt1, gt0 the file has
     taxonomy_tree: dict | None = None
     metadata: dict = field(default_factory=dict)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_clusters(self) -> int:
@@ -58,19 +59,38 @@ class StatsFile:
         levels = tree.get("hierarchy")
         return [str(level) for level in levels] if isinstance(levels, list) else []
 
-    def columns(self, name: str, rows: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """Dataset `name`, genes [start, stop), for the clusters at file `rows` (in that order).
+    def columns(self, name: str, rows: np.ndarray, start: int, stop: int,
+                dtype: type = np.float64) -> np.ndarray:
+        """Dataset `name`, genes [start, stop), for the clusters at file `rows` (in that order),
+        as `dtype`.
 
         Reads the whole row range once (HDF5 reads a column block of a contiguous or row-
-        chunked array row by row) and reorders in memory."""
+        chunked array row by row) into a buffer reused from call to call, and reorders it into
+        another: the result is overwritten by the next call for the same dataset."""
+        width = stop - start
+        dataset = self.handle[name]
         try:
-            block = self.handle[name][:, start:stop]
-        except (OSError, RuntimeError, KeyError) as error:
+            if dataset.dtype.kind == "f" and np.dtype(dtype).kind != "f":
+                return dataset[:, start:stop][rows]  # converted (and checked) by the caller
+            raw = self._buffer(f"{name}/file", (self.n_clusters, width), dtype)
+            dataset.read_direct(raw, np.s_[:, start:stop])
+        except (OSError, RuntimeError, KeyError, TypeError) as error:
             raise DataError(f"dataset {name!r}: cannot read genes {start + 1}-{stop} "
                             f"({_first_line(error)})", file=self.label,
                             hint="the file is damaged or truncated: download it again"
                             ) from None
-        return block[rows]
+        ordered = self._buffer(f"{name}/ordered", (len(rows), width), dtype)
+        np.take(raw, rows, axis=0, out=ordered)
+        return ordered
+
+    def _buffer(self, key: str, shape: tuple[int, int], dtype: type) -> np.ndarray:
+        """A C-contiguous array of `shape`, reusing memory (fresh 100 MB arrays cost more to
+        allocate than to fill on a loaded machine)."""
+        size = shape[0] * shape[1]
+        flat = self.buffers.get(key)
+        if flat is None or flat.size < size or flat.dtype != np.dtype(dtype):
+            flat = self.buffers[key] = np.empty(size, dtype)
+        return flat[:size].reshape(shape)
 
     def close(self) -> None:
         self.handle.close()
