@@ -77,9 +77,34 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
         markers.load(con, by_role["marker_lookup"], KIND)
 
 
+ARGUMENTS = """
+insert into expression_arguments
+select argument, level, lower(left(value, 2)), value
+from (
+    select 'gene' as argument, null as level, gene_identifier as value from expression_genes
+    union
+    select 'gene', null, g.gene_symbol from genes as g
+    where g.gene_symbol is not null
+        and g.gene_identifier in (select gene_identifier from expression_genes)
+    union
+    select distinct 'level', null, level from expression_cell_types where level <> 'root'
+    union
+    select 'cell_type', level, unnest([cell_type_label, cell_type,
+                                       regexp_replace(cell_type, '^[0-9]+ ', '')])
+    from expression_cell_types where level <> 'root'
+)
+where value is not null
+order by argument, level, lower(left(value, 2)), value
+"""
+
+
 def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
-    """Pool again if the taxonomy changed; recompute the regions if the composition did."""
+    """Pool again if the taxonomy changed; recompute the regions if the composition did; the
+    values the macros accept (genes of gene.csv may have been loaded since)."""
     for statement in DDL:
         con.execute(statement)
     loader.repool(con, report)
+    con.execute("delete from expression_arguments")
+    if con.execute("select count(*) from expression_statistics").fetchone()[0]:
+        con.execute(ARGUMENTS)
     regions.derive(con, report)

@@ -34,19 +34,19 @@
 --   note              VARCHAR  why fractions, t, p and q are null (null: all exact)
 -- sources: expression_type_stats (per cell type, pooled at load), expression_cluster_stats,
 --   expression_clusters, expression_cell_types, expression_genes, expression_statistics,
---   genes; welch_t, welch_dof, t_dist_sf; require_value, require_loaded (argument checks).
---   Pure SQL: works from any DuckDB client.
+--   genes, expression_arguments (the values accepted, built at build); welch_t, welch_dof,
+--   t_dist_sf; require_value, require_loaded (argument checks). Pure SQL: works from any
+--   DuckDB client.
 create or replace macro cell_type_markers(of_cell_type, at_level, versus) as table
 with known as (
     select
         (select count(*) from expression_statistics) as n_loaded,
-        (select list(distinct level order by level) from expression_cell_types
-         where level <> 'root') as levels,
-        list_distinct(list(cell_type_label) filter (where cell_type_label is not null)
-            || list(cell_type) || list(regexp_replace(cell_type, '^[0-9]+ ', '')))
-            as cell_types
-    from expression_cell_types
-    where level = at_level
+        coalesce((select list(value order by value) from expression_arguments
+                  where argument = 'level'), []) as levels,
+        -- the names sharing the argument's first two letters (see gene_expression_by_cell_type)
+        coalesce((select list(value order by value) from expression_arguments
+                  where argument = 'cell_type' and level = at_level
+                      and prefix = lower(left(of_cell_type, 2))), []) as cell_types
 ),
 
 -- every argument checked: an error names the closest valid values

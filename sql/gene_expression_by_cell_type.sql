@@ -25,17 +25,20 @@
 --   fraction_expressing  DOUBLE   fraction of them with CPM >= 1 (null: not exact)
 --   note                 VARCHAR  why variance or fraction is null (null: all exact)
 -- sources: expression_cluster_stats, expression_clusters, expression_membership,
---   expression_cell_types, expression_genes, expression_statistics, genes (MapMyCells
+--   expression_cell_types, expression_genes, expression_statistics, genes,
+--   expression_arguments (the values accepted, built at build) (MapMyCells
 --   precomputed_stats_*.h5, WMB-10X gene.csv); require_value, require_loaded (argument
 --   checks). Pure SQL.
 create or replace macro gene_expression_by_cell_type(of_gene, at_level) as table
 with known as (
     select
         (select count(*) from expression_statistics) as n_loaded,
-        (select list(distinct level order by level) from expression_cell_types
-         where level <> 'root') as levels,
-        (select list(gene_identifier) from expression_genes)
-            || (select list(gene_symbol) from genes where gene_symbol is not null) as genes
+        coalesce((select list(value order by value) from expression_arguments
+                  where argument = 'level'), []) as levels,
+        -- the genes sharing the argument's first two letters: the gene itself when it is
+        -- known, else the close names to suggest (one short run of a sorted table)
+        coalesce((select list(value order by value) from expression_arguments
+                  where argument = 'gene' and prefix = lower(left(of_gene, 2))), []) as genes
 ),
 
 -- every argument checked: an error names the closest valid values

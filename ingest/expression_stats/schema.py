@@ -110,6 +110,16 @@ create table if not exists taxonomy_markers (
     rank integer not null               -- 1-based position in the file's list
 )
 """
+ARGUMENTS = """
+create table if not exists expression_arguments (
+    argument varchar not null,          -- gene, level or cell_type: what the macros accept
+    level varchar,                      -- cell_type: the level it is at
+    prefix varchar not null,            -- its first two characters, lower case
+    value varchar not null              -- a value accepted; sorted by argument, level, prefix
+                                        -- so a check reads one small run (built at build: a
+                                        -- macro call never aggregates 64 k names)
+)
+"""
 REGIONS = """
 create table if not exists expression_regions (
     region_pos integer not null,
@@ -146,7 +156,7 @@ create table if not exists expression_region_state (
 )
 """
 DDL = (GENES, EXPRESSION_GENES, CLUSTERS, CELL_TYPES, MEMBERSHIP, CLUSTER_STATS, TYPE_STATS,
-       STATISTICS, MARKERS, REGIONS, REGION_MEANS, REGION_MARKERS, REGION_STATE)
+       STATISTICS, MARKERS, ARGUMENTS, REGIONS, REGION_MEANS, REGION_MARKERS, REGION_STATE)
 STATS_TABLES = ("expression_genes", "expression_clusters", "expression_cell_types",
                 "expression_membership", "expression_cluster_stats", "expression_type_stats",
                 "expression_statistics")
