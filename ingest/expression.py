@@ -75,6 +75,26 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
         loader.load(con, by_role["precomputed_stats"], KIND, report)
     if "marker_lookup" in by_role:
         markers.load(con, by_role["marker_lookup"], KIND)
+    if {"gene", "precomputed_stats"} & by_role.keys():
+        _report_genes(con, report)
+
+
+def _report_genes(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+    """Genes of the statistics without a gene.csv row (no symbol), and the reverse."""
+    loaded = con.execute("select (select count(*) from genes), "
+                         "(select count(*) from expression_genes)").fetchone()
+    if not all(loaded):
+        return
+    (unnamed, example), (unused,) = con.execute(
+        "select count(*), min(gene_identifier) from expression_genes where gene_identifier "
+        "not in (select gene_identifier from genes)").fetchone(), con.execute(
+        "select count(*) from genes where gene_identifier not in "
+        "(select gene_identifier from expression_genes)").fetchone()
+    if unnamed:
+        report.note(f"{unnamed} gene(s) of the expression statistics are not in gene.csv "
+                    f"(e.g. {example}): they have no symbol")
+    if unused:
+        report.note(f"{unused} gene(s) of gene.csv have no expression statistics")
 
 
 ARGUMENTS = """

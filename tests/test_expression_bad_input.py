@@ -188,3 +188,17 @@ def test_statistics_files_are_recognised_by_content_or_by_name(built, tmp_path):
                        ("anndata.h5", None)):
         assert expression.identify(Probe(PurePosixPath(name), 1008,
                                          read_head=lambda n: bare[:n])) == role
+
+
+def test_genes_without_a_gene_csv_row_are_reported(built, tmp_path):
+    from warehouse.build import run
+
+    release, db = built
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(db, copy)
+    lines = (release.root / "metadata" / "WMB-10X" / "20241115" / "gene.csv").read_text()
+    path = tmp_path / "gene.csv"
+    path.write_text("\n".join(lines.splitlines()[:-2]) + "\n")  # the last two genes left out
+    outcome = run(copy, [str(path)], kind="expression", fresh=False)
+    assert any("2 gene(s) of the expression statistics are not in gene.csv" in note
+               for note in outcome.notes), outcome.notes
