@@ -114,25 +114,27 @@ def _compute(con: duckdb.DuckDBPyConnection, report: Report, *, has_ge1: bool) -
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(keep[:, None], counts / n_region[:, None], 0.0)
     (n_genes,) = con.execute("select count(*) from expression_genes").fetchone()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        to_mean = np.where(n_cells > 0, scale / n_cells, 0.0)  # stored sum -> cluster mean
+        to_fraction = np.where(n_cells > 0, 1.0 / n_cells, 0.0)  # ge1 -> fraction
+    columns = "gene_pos, cluster_pos, sum" + (", ge1" if has_ge1 else "")
+    buffers: dict[str, np.ndarray] = {}
     candidates = []
     for start, stop in store.gene_ranges(len(scale), n_genes):
-        found = con.execute("select gene_pos, cluster_pos, sum, ge1 from expression_cluster_stats "
+        found = con.execute(f"select {columns} from expression_cluster_stats "
                             "where gene_pos between ? and ?", [start + 1, stop]).fetchnumpy()
-        where = (found["cluster_pos"] - 1, found["gene_pos"] - 1 - start)
-        means = np.zeros((len(scale), stop - start))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means[where] = found["sum"] * np.where(n_cells[where[0]] > 0,
-                                                    scale[where[0]] / n_cells[where[0]], 0.0)
+        cluster = found["cluster_pos"] - 1
+        where = (cluster, found["gene_pos"] - 1 - start)
+        means = _zeros(buffers, "means", (len(scale), stop - start))
+        means[where] = found["sum"] * to_mean[cluster]
         inside = share @ means  # regions x genes
         fraction = fraction_rest = None
         if has_ge1:
-            fractions = np.zeros_like(means)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                fractions[where] = np.asarray(found["ge1"], dtype=np.float64) / np.where(
-                    n_cells[where[0]] > 0, n_cells[where[0]], np.inf)
+            fractions = _zeros(buffers, "fractions", means.shape)
+            fractions[where] = np.asarray(found["ge1"], dtype=np.float64) * to_fraction[cluster]
             fraction = share @ fractions
-            fraction_rest = _rest(fractions, counts, per_cluster, n_rest)
-        rest = _rest(means, counts, per_cluster, n_rest)
+            fraction_rest = _rest(fraction, fractions, per_cluster, n_region, n_rest)
+        rest = _rest(inside, means, per_cluster, n_region, n_rest)
         _write_means(con, start, inside, fraction, keep)
         candidates.append(_candidates(start, inside, rest, fraction, fraction_rest,
                                       keep & (n_rest > 0)))
@@ -143,10 +145,22 @@ def _compute(con: duckdb.DuckDBPyConnection, report: Report, *, has_ge1: bool) -
                     "expression statistics")
 
 
-def _rest(values: np.ndarray, counts: np.ndarray, per_cluster: np.ndarray,
-          n_rest: np.ndarray) -> np.ndarray:
+def _zeros(buffers: dict[str, np.ndarray], name: str, shape: tuple[int, int]) -> np.ndarray:
+    """A zeroed array of `shape` in memory reused from block to block."""
+    size = shape[0] * shape[1]
+    if name not in buffers or buffers[name].size < size:
+        buffers[name] = np.empty(size)
+    out = buffers[name][:size].reshape(shape)
+    out.fill(0.0)
+    return out
+
+
+def _rest(inside: np.ndarray, values: np.ndarray, per_cluster: np.ndarray,
+          n_region: np.ndarray, n_rest: np.ndarray) -> np.ndarray:
+    """Every other cell's mean: (the dataset's sum - the region's sum) / the other cells; the
+    region's sum is its mean times its cells (no second product over the clusters)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (per_cluster @ values - counts @ values) / n_rest[:, None]
+        return (per_cluster @ values - n_region[:, None] * inside) / n_rest[:, None]
 
 
 def _write_means(con: duckdb.DuckDBPyConnection, start: int, inside: np.ndarray,
