@@ -183,12 +183,39 @@ def nested_graph(rows: list[dict], ontology_id: int = 1) -> dict:
             "msg": [root]}
 
 
+MERFISH_CELLS = Path("metadata/MERFISH-C57BL6J-638850/20241115/cell_metadata.csv")
+MERFISH_CCF = Path("metadata/MERFISH-C57BL6J-638850-CCF/20231215")
+CCF_2020 = Path("metadata/Allen-CCF-2020/20230630")
+
+
+def consistent_merfish_heads(cache: Path) -> None:
+    """Make a copy of the real abc_atlas_access cache fixture's MERFISH part consistent, as a
+    whole file is: its coordinate files are the printed heads, whose first five cells are not
+    the five cells of the metadata head (a build refuses coordinates of unknown cells), and its
+    Allen-CCF-2020 heads describe none of those cells' parcellations. Keep the coordinate rows
+    of the metadata's cells (verbatim) and replace the Allen-CCF-2020 heads by the sample
+    release's tables, the real parcellation built from Allen's pages
+    (ingest/sample/parcellation.py)."""
+    from ingest.sample import parcellation
+
+    labels = {line.split(",", 1)[0] for line in
+              (cache / MERFISH_CELLS).read_text().splitlines()[1:]}
+    for name in ("ccf_coordinates.csv", "reconstructed_coordinates.csv"):
+        path = cache / MERFISH_CCF / name
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text(lines[0] + "".join(line for line in lines[1:]
+                                           if line.split(",", 1)[0] in labels))
+    shutil.rmtree(cache / CCF_2020)
+    parcellation.write(cache, "tiny", 0)
+
+
 REAL = FIXTURES / "real"
 
 
 def real_abc_cache(tmp_path: Path) -> Path:
-    """A copy of the real-row abc_atlas_access cache (tests/fixtures/real/abc_cache), with the
-    MapMyCells statistics file in the real schema written in (tests/expression_release.py), and
+    """A copy of the real-row abc_atlas_access cache (tests/fixtures/real/abc_cache), with its
+    MERFISH heads made consistent (`consistent_merfish_heads`), the MapMyCells statistics file
+    in the real schema written in (tests/expression_release.py), and
     manifests carrying the md5s and sizes of the trimmed files (the real manifests list the
     full files; everything else is as the real cache has it)."""
     import hashlib
@@ -198,6 +225,7 @@ def real_abc_cache(tmp_path: Path) -> Path:
 
     cache = tmp_path / "abc_cache"
     shutil.copytree(REAL / "abc_cache", cache)
+    consistent_merfish_heads(cache)
     write_real_schema_stats(cache)
     for manifest_path in cache.glob("releases/*/manifest.json"):
         manifest = json.loads(manifest_path.read_text())

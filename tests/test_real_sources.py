@@ -28,10 +28,11 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     entries = json.loads(plan.stdout)
     loaded = {e["file"].removeprefix(str(cache) + "/") for e in entries if e["status"] == "load"}
     assert "metadata/WMB-10X/20241115/cell_metadata.csv" in loaded
-    assert not any("MERFISH" in f or "WHB" in f or "Zhuang" in f for f in loaded)
+    assert "metadata/MERFISH-C57BL6J-638850/20241115/cell_metadata.csv" in loaded
+    assert "metadata/Allen-CCF-2020/20230630/parcellation.csv" in loaded
+    assert not any("WHB" in f or "Zhuang" in f or "/views/parcellation" in f for f in loaded)
     not_loaded = {e["dataset"] for e in entries if e["status"] == "not loaded" and e["dataset"]}
-    assert {"MERFISH-C57BL6J-638850", "WHB-10Xv3", "WHB-taxonomy", "Zhuang-ABCA-1",
-            "Allen-CCF-2020"} <= not_loaded
+    assert {"WHB-10Xv3", "WHB-taxonomy", "Zhuang-ABCA-1", "Zhuang-ABCA-1-CCF"} <= not_loaded
     skipped = [e for e in entries if e["status"] == "skipped"]
     assert {e["version"] for e in skipped} == {"20231215"}  # the older WMB-10X copy
     assert all("not in ABC release 20250531" in e["reason"] for e in skipped)
@@ -45,6 +46,9 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     assert query_rows(db, "select count(*), count(distinct donor_label), any_value("
                 "region_of_interest_acronym) from cells") == [(5, 2, "RHP")]
     assert query_rows(db, "select count(*) from regions_of_interest") == [(29,)]
+    # the five real MERFISH cells, in their CCF parcellations (DG-po, TRN, P, arb)
+    assert query_rows(db, "select count(*), count(distinct parcellation_index) "
+                      "from spatial_cells") == [(5, 4)]
     assert query_rows(db, "select supertype, subclass, taxonomy_version, "
                       "taxonomy_component_version from cell_types where cluster_alias = 1") == [
         ("0082 L2 IT PPP-APr Glut_3", "018 L2 IT PPP-APr Glut", "CCN20230722", "20231215")]
@@ -84,8 +88,11 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
            "(20250630 lists metadata/WMB-10X/20250630/cell_metadata.csv" in result.stderr
     assert query_rows(db, "select count(*) from cells") == [(5,)]
-    # release 20231215 has no MapMyCells files and an older gene.csv than the one on disk:
-    # building it would leave those out, which is refused ...
+    # release 20231215 has no MapMyCells files and an older gene.csv than the one on disk, and
+    # its MERFISH cells are not the 20241115 ones this cache holds: building it would leave those
+    # out, which is refused ...
+    for dataset in ("MERFISH-C57BL6J-638850", "MERFISH-C57BL6J-638850-CCF"):
+        shutil.rmtree(cache / "metadata" / dataset)
     older = tmp_path / "older.duckdb"
     refused = cli("build", str(cache), "--release", "20231215", "--db", str(older))
     assert refused.exit_code == 1 and "release 20231215 does not list mapmycells/" in \
