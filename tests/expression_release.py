@@ -8,7 +8,8 @@ symbol Ptp4a1 as in the real gene.csv, one never expressed. Every cell has known
 values; the statistics file is written from them as cell_type_mapper's precompute tools do
 (true counts: n_cells, sum, sumsq, ge1, gt1, gt0) or as the ABC release's file is (means only:
 sum = the cluster means, n_cells = 1, nothing else), with its rows in another order than the
-taxonomy's.
+taxonomy's. MERFISH cells of four of the clusters lie in CCF structures (tests/spatial_release.py),
+so composition has spatial rows too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from ingest.sample.expression import read_clusters, taxonomy_tree, write_stats
 from tests.helpers import CELL_HEADER, MOUSE_ONTOLOGY, write_csv, write_taxonomy
+from tests.spatial_release import PARCELLATION, write_merfish, write_parcellation
 
 # alias -> (neurotransmitter, class, subclass, supertype, cluster)
 CLUSTERS = {
@@ -133,6 +135,8 @@ def write_release(root: Path, kind: str = TRUE_COUNTS, *, seed: int = 11,
     order = [128, 34380, 5, 3000, 7, 129, 6, 8]  # file rows: not the taxonomy's order
     release.file_rows = {labels["cluster"][a]: row for row, a in enumerate(order)}
     write_statistics(release, kind, order, clusters, chunks=chunks)
+    write_parcellation(root / PARCELLATION)
+    write_merfish(root)
     release.markers.write_text(json.dumps({
         "None": ["ENSMUSG00000070570", "ENSMUSG00000070880", "ENSMUSG00000041607"],
         f"CCN20230722_CLAS/{labels['class'][5]}": ["ENSMUSG00000042589"],

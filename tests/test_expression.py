@@ -22,6 +22,7 @@ from tests.expression_release import (
     Release,
     write_release,
 )
+from tests.spatial_release import CELLS as SPATIAL_CELLS
 
 SYMBOL = {gid: symbol for gid, symbol, _w in GENES}
 
@@ -239,12 +240,24 @@ def test_wrong_arguments_are_errors_saying_what_is_valid(counted, call, fragment
 # ---------------------------------------------------------------------------------- regions
 
 def composition_counts(con) -> dict[tuple, dict[str, int]]:
+    """(method, kind, acronym, structure id) -> cluster label -> cells."""
     found: dict[tuple, dict[str, int]] = {}
-    for kind, acronym, structure_id, label, n in con.execute(
-            "select region_kind, region_acronym, structure_id, cell_type_label, n_cells "
-            "from composition where level = 'cluster'").fetchall():
-        found.setdefault((kind, acronym, structure_id), {})[label] = n
+    for method, kind, acronym, structure_id, label, n in con.execute(
+            "select method, region_kind, region_acronym, structure_id, cell_type_label, "
+            "n_cells from composition where level = 'cluster'").fetchall():
+        found.setdefault((method, kind, acronym, structure_id), {})[label] = n
     return found
+
+
+def dataset_counts(release: Release, con) -> dict[str, dict[int, int]]:
+    """method -> alias -> the method's cells: the 10x cells, and the MERFISH cells counted in
+    the brain (tests/spatial_release.py: not the one outside it, nor alias 999's)."""
+    merfish = {a: 0 for a in CLUSTERS}
+    for structure_id, alias, _z, count in SPATIAL_CELLS:
+        if structure_id != 0 and alias in merfish:
+            merfish[alias] += count
+    assert con.execute("select count(distinct method) from composition").fetchone() == (2,)
+    return {"dissection": {a: len(release.values[a]) for a in CLUSTERS}, "spatial": merfish}
 
 
 def test_region_expression_is_the_pseudo_bulk_of_the_regions_cells(counted):
@@ -255,8 +268,10 @@ def test_region_expression_is_the_pseudo_bulk_of_the_regions_cells(counted):
     regions = composition_counts(con)
     rows = query(con, "select * from region_expression")
     assert len(rows) == len(regions) * len(GENES)
+    assert {method for method, *_ in regions} == {"dissection", "spatial"}
     for row in rows:
-        counts = regions[(row["region_kind"], row["region_acronym"], row["structure_id"])]
+        counts = regions[(row["method"], row["region_kind"], row["region_acronym"],
+                          row["structure_id"])]
         n = sum(counts.values())
         g = release.genes.index(row["gene_identifier"])
         mean = sum(k * cluster_mean[alias_of[label]][g] for label, k in counts.items()) / n
@@ -268,6 +283,12 @@ def test_region_expression_is_the_pseudo_bulk_of_the_regions_cells(counted):
     strd = query(con, "select region_acronym, mean_expression from region_expression where "
                  "gene_symbol = 'Drd1' and region_kind = 'roi' order by mean_expression desc")
     assert strd[0]["region_acronym"] == "STRd"
+    # MERFISH cells give the structures dissection cannot: CP (D1, D2 cells) over CA1 (Oligo)
+    spatial = dict(con.execute(
+        "select region_acronym, mean_expression from region_expression where "
+        "gene_symbol = 'Drd1' and method = 'spatial' and region_acronym in ('CP', 'CA1')"
+    ).fetchall())
+    assert spatial["CP"] > 1 > spatial["CA1"]
 
 
 def test_mouse_region_markers_rank_the_pseudo_bulk_against_the_rest(counted, means):
@@ -275,21 +296,23 @@ def test_mouse_region_markers_rank_the_pseudo_bulk_against_the_rest(counted, mea
         alias_of = {release.label("cluster", a): a for a in CLUSTERS}
         cluster_mean = {a: release.values[a].mean(axis=0) for a in CLUSTERS}
         cluster_fraction = {a: (release.values[a] >= 1).mean(axis=0) for a in CLUSTERS}
-        total = {a: len(release.values[a]) for a in CLUSTERS}
+        totals = dataset_counts(release, con)
         has_fractions = con.execute("select has_ge1 from expression_statistics").fetchone()[0]
-        for (kind, acronym, _structure_id), counts in composition_counts(con).items():
+        for (method, kind, acronym, _s), counts in composition_counts(con).items():
             n = sum(counts.values())
-            rest_counts = {a: total[a] - counts.get(release.label("cluster", a), 0)
+            rest_counts = {a: totals[method][a] - counts.get(release.label("cluster", a), 0)
                            for a in CLUSTERS}
             n_rest = sum(rest_counts.values())
             inside = sum(k * cluster_mean[alias_of[lab]] for lab, k in counts.items()) / n
             fraction = sum(k * cluster_fraction[alias_of[lab]] for lab, k in counts.items()) / n
-            rows = query(con, "select * from mouse_region_markers where region_kind = ? and "
-                         "region_acronym = ? order by rank", [kind, acronym])
+            rows = query(con, "select * from mouse_region_markers where method = ? and "
+                         "region_kind = ? and region_acronym = ? order by rank",
+                         [method, kind, acronym])
             if n_rest == 0:
                 assert rows == []
                 continue
             rest = sum(k * cluster_mean[a] for a, k in rest_counts.items()) / n_rest
+            fraction_rest = sum(k * cluster_fraction[a] for a, k in rest_counts.items()) / n_rest
             fold = inside - rest
             keep = (fold > 0) & ((fraction >= 0.25) if has_fractions else (inside >= 1.0))
             order = sorted(np.flatnonzero(keep), key=lambda g: (-fold[g], g))[:50]
@@ -298,7 +321,11 @@ def test_mouse_region_markers_rank_the_pseudo_bulk_against_the_rest(counted, mea
                 assert close(row["log2_fold_change"], fold[g])
                 assert close(row["mean_out"], rest[g])
                 assert row["n_cells"] == n and row["n_rest"] == n_rest
-                assert (row["fraction_in"] is None) == (not has_fractions)
+                if has_fractions:
+                    assert close(row["fraction_in"], fraction[g])
+                    assert close(row["fraction_out"], fraction_rest[g])
+                else:
+                    assert row["fraction_in"] is None and row["fraction_out"] is None
 
 
 # -------------------------------------------------------------- load: what is where, logged

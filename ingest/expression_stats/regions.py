@@ -1,11 +1,15 @@
 """Mouse regional expression from single cells: each region's pseudo-bulk, and its markers.
 
-For every region of `composition` (dissection ROI and CCF structure) the expected expression of
-its cells is the mean over its clusters of each cluster's mean, weighted by the region's cells
-in that cluster: sum_c (n_rc / n_r) * mean_c. The rest of the brain is every other cell of the
-dataset: (sum_c N_c mean_c - sum_c n_rc mean_c) / (N - n_r), N_c being cluster c's cells over
-all ROIs (each cell is in exactly one). Fractions expressing pool the same way when the
-statistics have per-cell counts (`ge1`).
+For every region of `composition` and method (10x cells by dissection ROI and the CCF
+structures containing whole ROIs; MERFISH cells by CCF structure) the expected expression of
+its cells is the mean over its clusters of each cluster's mean (the 10x statistics), weighted
+by the region's cells in that cluster: sum_c (n_rc / n_r) * mean_c. The rest of the brain is
+every other cell of the same method's dataset: (sum_c N_c mean_c - sum_c n_rc mean_c) /
+(N - n_r), N_c being cluster c's cells of that method, counted once each over regions that
+partition them: the ROIs for dissection (each 10x cell is in exactly one), the top structures
+for spatial (a MERFISH cell counts toward its parcellation's structure and every ancestor, so
+the structures without an ancestor among the method's regions, the root, hold each cell once).
+Fractions expressing pool the same way when the statistics have per-cell counts (`ge1`).
 
 A region's markers are its genes higher than in the rest of the brain, ranked by fold change
 (difference of log2 means), keeping genes its cells express: a pooled fraction expressing of at
@@ -31,14 +35,14 @@ MIN_MEAN = 1.0
 TOP = 50
 
 COUNTS = """
-select region_kind, region_acronym, structure_id, cell_type_label, cell_type, n_cells
+select method, region_kind, region_acronym, structure_id, cell_type_label, cell_type, n_cells
 from composition where level = 'cluster'
 """
 FINGERPRINT = """
-select md5(coalesce(string_agg(concat_ws('|', region_kind, region_acronym, structure_id,
-                                         cell_type_label, cell_type, n_cells), ','
-                               order by region_kind, region_acronym, cell_type_label,
-                               cell_type), ''))
+select md5(coalesce(string_agg(concat_ws('|', method, region_kind, region_acronym,
+                                         structure_id, cell_type_label, cell_type, n_cells),
+                               ',' order by method, region_kind, region_acronym,
+                               cell_type_label, cell_type), ''))
 from composition where level = 'cluster'
 """
 
@@ -66,7 +70,7 @@ def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], np.ndarray]:
-    """The regions (kind, acronym, structure id) and their cells per cluster_pos."""
+    """The regions (method, kind, acronym, structure id) and their cells per cluster_pos."""
     clusters = con.execute(
         """
         select e.cluster_pos, t.cluster_term_label, t.cluster, e.n_cells
@@ -78,11 +82,11 @@ def _counts(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], np.ndarray]:
     with_cells = np.array([n > 0 for *_, n in clusters])
     regions: dict[tuple, int] = {}
     entries = []
-    for kind, acronym, structure_id, label, name, n in con.execute(COUNTS).fetchall():
+    for method, kind, acronym, structure_id, label, name, n in con.execute(COUNTS).fetchall():
         pos = by_label.get(label) if label else by_name.get(name)
         if pos is None:
             continue
-        index = regions.setdefault((kind, acronym, structure_id), len(regions))
+        index = regions.setdefault((method, kind, acronym, structure_id), len(regions))
         entries.append((index, pos - 1, n))
     counts = np.zeros((len(regions), len(clusters)))
     for index, column, n in entries:
@@ -96,16 +100,15 @@ def _compute(con: duckdb.DuckDBPyConnection, report: Report, *, has_ge1: bool) -
     if not regions:
         return
     n_region = counts.sum(axis=1)
-    roi = np.array([kind == "roi" for kind, _a, _s in regions])
-    per_cluster = counts[roi].sum(axis=0)  # every cell is in exactly one ROI
-    total = per_cluster.sum()
-    n_rest = total - n_region
+    method_of, per_cluster = _datasets(con, regions, counts)
+    n_rest = per_cluster.sum(axis=1)[method_of] - n_region
     keep = n_region > 0
     arrays.append(con, "expression_regions", {
         "region_pos": pa.array(np.arange(1, len(regions) + 1, dtype=np.int32)),
-        "region_kind": pa.array([r[0] for r in regions], type=pa.string()),
-        "region_acronym": pa.array([r[1] for r in regions], type=pa.string()),
-        "structure_id": pa.array([r[2] for r in regions], type=pa.int64()),
+        "region_kind": pa.array([r[1] for r in regions], type=pa.string()),
+        "region_acronym": pa.array([r[2] for r in regions], type=pa.string()),
+        "structure_id": pa.array([r[3] for r in regions], type=pa.int64()),
+        "method": pa.array([r[0] for r in regions], type=pa.string()),
         "n_cells": pa.array(n_region.astype(np.int64)),
         "n_rest": pa.array(n_rest.astype(np.int64))})
     scale, n_cells = (np.array(c) for c in zip(*con.execute(
@@ -133,8 +136,9 @@ def _compute(con: duckdb.DuckDBPyConnection, report: Report, *, has_ge1: bool) -
             fractions = _zeros(buffers, "fractions", means.shape)
             fractions[where] = np.asarray(found["ge1"], dtype=np.float64) * to_fraction[cluster]
             fraction = share @ fractions
-            fraction_rest = _rest(fraction, fractions, per_cluster, n_region, n_rest)
-        rest = _rest(inside, means, per_cluster, n_region, n_rest)
+            fraction_rest = _rest(fraction, fractions, per_cluster, method_of, n_region,
+                                  n_rest)
+        rest = _rest(inside, means, per_cluster, method_of, n_region, n_rest)
         _write_means(con, start, inside, fraction, keep)
         candidates.append(_candidates(start, inside, rest, fraction, fraction_rest,
                                       keep & (n_rest > 0)))
@@ -143,6 +147,34 @@ def _compute(con: duckdb.DuckDBPyConnection, report: Report, *, has_ge1: bool) -
     if report_empty:
         report.note(f"{report_empty} region(s) of composition have no cells in clusters with "
                     "expression statistics")
+
+
+def _datasets(con: duckdb.DuckDBPyConnection, regions: list[tuple],
+              counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each region's method (an index) and each method's cells per cluster, every cell once:
+    summed over the method's ROIs when it has ROI rows (dissection: every 10x cell is in
+    exactly one ROI; its structure rows repeat those cells), else over its structures without
+    a proper ancestor among its structures (spatial: a cell counts toward its structure and
+    every ancestor, so the tops of the trees hold each cell once)."""
+    methods = list(dict.fromkeys(r[0] for r in regions))
+    method_of = np.array([methods.index(r[0]) for r in regions])
+    roi = np.array([r[1] == "roi" for r in regions])
+    ancestors: dict[int, set[int]] = {}
+    for structure_id, ancestor_id in con.execute(
+            "select structure_id, ancestor_id from structure_ancestors "
+            "where species = 'mouse' and distance > 0").fetchall():
+        ancestors.setdefault(structure_id, set()).add(ancestor_id)
+    per_cluster = np.zeros((len(methods), counts.shape[1]))
+    for m in range(len(methods)):
+        mine = method_of == m
+        if (mine & roi).any():
+            partition = mine & roi
+        else:
+            structures = {r[3] for r, own in zip(regions, mine, strict=True) if own}
+            partition = mine & np.array([not (ancestors.get(r[3], set()) & structures)
+                                         for r in regions])
+        per_cluster[m] = counts[partition].sum(axis=0)
+    return method_of, per_cluster
 
 
 def _zeros(buffers: dict[str, np.ndarray], name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -156,11 +188,13 @@ def _zeros(buffers: dict[str, np.ndarray], name: str, shape: tuple[int, int]) ->
 
 
 def _rest(inside: np.ndarray, values: np.ndarray, per_cluster: np.ndarray,
-          n_region: np.ndarray, n_rest: np.ndarray) -> np.ndarray:
-    """Every other cell's mean: (the dataset's sum - the region's sum) / the other cells; the
-    region's sum is its mean times its cells (no second product over the clusters)."""
+          method_of: np.ndarray, n_region: np.ndarray, n_rest: np.ndarray) -> np.ndarray:
+    """Every other cell's mean: (the method's dataset's sum - the region's sum) / the other
+    cells; the region's sum is its mean times its cells (no second product over the
+    clusters)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (per_cluster @ values - n_region[:, None] * inside) / n_rest[:, None]
+        return ((per_cluster @ values)[method_of] - n_region[:, None] * inside) \
+            / n_rest[:, None]
 
 
 def _write_means(con: duckdb.DuckDBPyConnection, start: int, inside: np.ndarray,

@@ -126,8 +126,9 @@ create table if not exists expression_regions (
     region_kind varchar not null,       -- as composition: roi or structure
     region_acronym varchar not null,
     structure_id bigint,
+    method varchar not null,            -- as composition: dissection (10x) or spatial (MERFISH)
     n_cells bigint not null,            -- the region's cells in clusters with statistics
-    n_rest bigint not null              -- every other such cell of the dataset
+    n_rest bigint not null              -- every other such cell of the method's dataset
 )
 """
 REGION_MEANS = """

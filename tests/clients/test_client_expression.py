@@ -12,8 +12,9 @@ QUERIES = [
      "order by rank limit 20", ["L2/3 IT CTX Glut", "subclass", "rest"]),
     ("select cell_type, n_cells, mean_expression from gene_expression_by_cell_type(%s, %s) "
      "order by cell_type", ["Drd1", "class"]),
-    ("select region_kind, region_acronym, mean_expression, n_cells from region_expression "
-     "where gene_symbol = %s order by region_kind, region_acronym", ["Drd1"]),
+    ("select method, region_kind, region_acronym, mean_expression, n_cells "
+     "from region_expression where gene_symbol = %s "
+     "order by method, region_kind, region_acronym", ["Drd1"]),
     ("select region_acronym, gene_symbol, rank from mouse_region_markers "
      "where region_kind = 'roi' and region_acronym = %s order by rank", ["STRd"]),
 ]
