@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 # each module has run(workdir: Path, args) -> None
-SUITES = ["bench.cells", "bench.spatial", "bench.server", "bench.microarray"]
+SUITES = ["bench.cells", "bench.spatial", "bench.server", "bench.microarray",
+          "bench.expression"]
 
 
 def main() -> None:

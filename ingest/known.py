@@ -50,6 +50,9 @@ def describe(probe: Probe) -> str | None:
             "cluster_annotation_term_set_label")) and label and not label.startswith(
             ("CS20230722", "CS20230305", "CCN20230722", "CCN20230504")):
         return "a taxonomy file of another ABC dataset (brainwh loads the WMB taxonomy)"
+    if probe.has_columns("gene_identifier", "gene_symbol"):
+        return ("a gene list of another dataset (brainwh loads WMB-10X's gene.csv: "
+                "gene_identifier, gene_symbol, name, mapped_ncbi_identifier, comment)")
     if probe.is_hdf5:
         return "an HDF5 file (no loader recognises its content)"
     if probe.is_gzip and probe.suffix in (".nii",):

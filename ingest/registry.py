@@ -7,13 +7,23 @@ before the cells that point into it. Every module is checked against the loader 
 
 from __future__ import annotations
 
-from ingest import cells, ephys, microarray, ontology, parcellation, spatial, taxonomy
+from ingest import (
+    cells,
+    ephys,
+    expression,
+    microarray,
+    ontology,
+    parcellation,
+    spatial,
+    taxonomy,
+)
 from ingest.base import INGEST_LOG_DDL
 from ingest.contract import Source, checked
 
 SOURCES: tuple[Source, ...] = tuple(
     checked(module)
-    for module in (ontology, taxonomy, cells, parcellation, spatial, microarray, ephys))
+    for module in (ontology, taxonomy, cells, parcellation, spatial, expression, microarray,
+                   ephys))
 
 # `brainwh ingest KIND`: the sources a kind loads (the microarray donors carry the human
 # ontology; cells are checked against the taxonomy loaded with them; MERFISH cells against the
@@ -26,6 +36,7 @@ KINDS: dict[str, tuple[Source, ...]] = {
     "microarray": (ontology, microarray),
     "parcellation": (parcellation,),
     "spatial": (taxonomy, parcellation, spatial),
+    "expression": (taxonomy, expression),  # the statistics' clusters are the taxonomy's
 }
 
 

@@ -100,7 +100,10 @@ def write_hand_made_release(root: Path, *, with_abc_sample_id: bool = True) -> P
     return root
 
 
-def write_taxonomy(folder: Path) -> None:
+def write_taxonomy(folder: Path, clusters: dict[int, tuple] = CLUSTERS,
+                   counts: dict[int, int] | None = None) -> None:
+    """The taxonomy files of `clusters` (alias -> the five term names); cluster.csv's
+    number_of_cells from `counts` (1 each by default)."""
     levels = ["neurotransmitter", "class", "subclass", "supertype", "cluster"]
     codes = ["NEUR", "CLAS", "SUBC", "SUPT", "CLUS"]
     write_csv(folder / "cluster_annotation_term_set.csv", ["label", "name", "description", "order"],
@@ -108,7 +111,7 @@ def write_taxonomy(folder: Path) -> None:
                for i, (c, lv) in enumerate(zip(codes, levels, strict=True))])
     terms: dict[tuple[str, str], str] = {}  # (level, name) -> label
     rows = []
-    for values in CLUSTERS.values():
+    for values in clusters.values():
         parent = ""
         parent_set = ""
         for i, (level, code, name) in enumerate(zip(levels, codes, values, strict=True)):
@@ -126,14 +129,15 @@ def write_taxonomy(folder: Path) -> None:
                "parent_term_set_label", "term_set_order", "term_order",
                "cluster_annotation_term_set_name", "color_hex_triplet"], rows)
     write_csv(folder / "cluster.csv", ["cluster_alias", "number_of_cells", "label"],
-              sorted([[a, 1, f"CS20230722_{a:04d}"] for a in CLUSTERS], key=lambda r: str(r[0])))
+              sorted([[a, (counts or {}).get(a, 1), f"CS20230722_{a:04d}"] for a in clusters],
+                     key=lambda r: str(r[0])))
     write_csv(folder / "cluster_to_cluster_annotation_membership.csv",
               ["cluster_annotation_term_label", "cluster_annotation_term_set_label",
                "cluster_alias", "cluster_annotation_term_name",
                "cluster_annotation_term_set_name", "number_of_cells", "color_hex_triplet"],
               [[terms[(level, values[i])], f"CCN20230722_{codes[i]}", alias, values[i], level,
-                1, "#2B93DF"]
-               for alias, values in CLUSTERS.items() for i, level in enumerate(levels)])
+                (counts or {}).get(alias, 1), "#2B93DF"]
+               for alias, values in clusters.items() for i, level in enumerate(levels)])
 
 
 def _mkdir(path: Path) -> Path:
@@ -203,3 +207,38 @@ def consistent_merfish_heads(cache: Path) -> None:
                                            if line.split(",", 1)[0] in labels))
     shutil.rmtree(cache / CCF_2020)
     parcellation.write(cache, "tiny", 0)
+
+
+REAL = FIXTURES / "real"
+
+
+def real_abc_cache(tmp_path: Path) -> Path:
+    """A copy of the real-row abc_atlas_access cache (tests/fixtures/real/abc_cache), with its
+    MERFISH heads made consistent (`consistent_merfish_heads`), the MapMyCells statistics file
+    in the real schema written in (tests/expression_release.py), and
+    manifests carrying the md5s and sizes of the trimmed files (the real manifests list the
+    full files; everything else is as the real cache has it)."""
+    import hashlib
+    import json
+
+    from tests.expression_release import write_real_schema_stats
+
+    cache = tmp_path / "abc_cache"
+    shutil.copytree(REAL / "abc_cache", cache)
+    consistent_merfish_heads(cache)
+    write_real_schema_stats(cache)
+    for manifest_path in cache.glob("releases/*/manifest.json"):
+        manifest = json.loads(manifest_path.read_text())
+
+        def fix(node):
+            if isinstance(node, dict):
+                path = cache / str(node.get("relative_path", "\0"))
+                if "file_hash" in node and path.is_file():
+                    node["file_hash"] = hashlib.md5(path.read_bytes()).hexdigest()
+                    node["size"] = path.stat().st_size
+                for value in node.values():
+                    fix(value)
+
+        fix(manifest["file_listing"])
+        manifest_path.write_text(json.dumps(manifest))
+    return cache

@@ -55,7 +55,12 @@ def test_a_built_warehouse_opens_in_the_duckdb_1x_cli(duckdb_1x_cli, tiny_db):
                     "select count(*), round(sum(fraction), 6) from composition",
                     "select count(*) from compare_composition('MOp', 'STRd', 'class')",
                     "select count(*) from differential_search(['FL'], ['Str'])",
-                    "select count(*) from structure_descendants('VISp', 'mouse')"):
+                    "select count(*) from structure_descendants('VISp', 'mouse')",
+                    "select count(*), round(sum(log2_fold_change), 6) from "
+                    "cell_type_markers('L2/3 IT CTX Glut', 'subclass', 'rest')",
+                    "select count(*), round(sum(mean_expression), 6) from "
+                    "gene_expression_by_cell_type('Drd1', 'class')",
+                    "select count(*) from region_expression where gene_symbol = 'Drd1'"):
             want = local.execute(sql).fetchone()
             got = _cli(duckdb_1x_cli, tiny_db, sql).splitlines()[1]
             assert got == ",".join(str(value) for value in want), sql

@@ -47,6 +47,7 @@ def build_site(site: Path, release: Path) -> Path:
     specimens, so the specimen query takes two 2,000-row pages)."""
     shutil.copytree(release / "releases", site / "abc" / "releases")
     shutil.copytree(release / "metadata", site / "abc" / "metadata")
+    shutil.copytree(release / "mapmycells", site / "abc" / "mapmycells")
     graphs = site / "api" / "structure_graph_download"
     graphs.mkdir(parents=True)
     with open(release / "ontology" / "mouse_structures_graph1.csv", newline="") as handle:

@@ -68,6 +68,23 @@ BAD_CALLS = {
         ("differential_search_probes(['Str'], ['LV'])",
          ["differential_search_probes contrast: no sample lies in 'LV'"]),
     ],
+    "gene_expression_by_cell_type": [
+        ("gene_expression_by_cell_type('drd1', 'class')",
+         ["gene_expression_by_cell_type:", "unknown gene", "'drd1'", "did you mean 'Drd1'?"]),
+        ("gene_expression_by_cell_type('Drd1', 'Class')",
+         ["unknown level 'Class'", "did you mean 'class'?"]),
+        ("gene_expression_by_cell_type(null, 'class')",
+         ["gene_expression_by_cell_type: gene (a symbol or an Ensembl id, as in gene.csv) is "
+          "null"]),
+    ],
+    "cell_type_markers": [
+        ("cell_type_markers('L2/3 IT CTX Glut', 'subclass', 'Rest')",
+         ["cell_type_markers:", "unknown contrast 'Rest'", "did you mean 'rest'?"]),
+        ("cell_type_markers('L2/3 IT CTX Glu', 'subclass', 'rest')",
+         ["unknown subclass", "'L2/3 IT CTX Glu'", "did you mean 'L2/3 IT CTX Glut'"]),
+        ("cell_type_markers('L2/3 IT CTX Glut', 'sub-class', 'rest')",
+         ["unknown level 'sub-class'", "did you mean 'subclass'?"]),
+    ],
     "correlation_search": [
         ("correlation_search('ppp1r1b', ['Br'])",
          ["correlation_search:", "unknown gene", "'ppp1r1b'", "did you mean 'PPP1R1B'?"]),
@@ -150,6 +167,11 @@ def ontology_only(tmp_path_factory):
     ("correlation_search('PPP1R1B', ['Br'])",
      "no Allen Human Brain Atlas microarray data is loaded"),
     ("differential_search(['Str'], ['CX'])", "(none are loaded)"),
+    ("gene_expression_by_cell_type('Drd1', 'class')",
+     "gene_expression_by_cell_type: no ABC MapMyCells statistics file is loaded: load it "
+     "with `brainwh build` or `brainwh ingest expression precomputed_stats_*.h5`"),
+    ("cell_type_markers('L2/3 IT CTX Glut', 'subclass', 'rest')",
+     "cell_type_markers: no ABC MapMyCells statistics file is loaded"),
 ])
 def test_missing_data_says_what_to_load(ontology_only, call, fragment):
     for select in ("*", "count(*)"):

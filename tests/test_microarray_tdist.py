@@ -63,3 +63,17 @@ def test_numpy_t_sf_and_bh_agree_with_scipy():
     assert np.all(np.abs(got[normal] - expected[normal]) <= 1e-8 * expected[normal])
     p = np.random.default_rng(1).uniform(0, 1, 500) ** 4
     assert np.allclose(tdist.bh(p), stats.false_discovery_control(p), rtol=1e-12)
+
+
+def test_sql_t_dist_sf_for_welch_tests_over_millions_of_cells(con):
+    """Single-cell Welch tests have up to millions of degrees of freedom (4 M WMB-10X cells)."""
+    rng = np.random.default_rng(5)
+    df = np.exp(rng.uniform(np.log(4000), np.log(1e7), 3000))
+    t = np.concatenate([rng.normal(0, 3, 1500), rng.uniform(-60, 60, 1400),
+                        np.sqrt(3 * df[:100] / (df[:100] + 2)) * 1.0001])
+    got = np.array([r[0] for r in con.execute(
+        "select t_dist_sf(t, df) from (select unnest(?) as t, unnest(?) as df)",
+        [t.tolist(), df.tolist()]).fetchall()])
+    expected = stats.t.sf(t, df)
+    normal = expected > 1e-300
+    assert np.all(np.abs(got[normal] - expected[normal]) <= 2e-7 * expected[normal])

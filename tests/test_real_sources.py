@@ -6,40 +6,19 @@ Allen API's and BrainGlobe's ontology files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import consistent_merfish_heads, query_rows, snapshot
+from tests.helpers import query_rows, real_abc_cache, snapshot
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 
 
 def abc_cache(tmp_path: Path) -> Path:
-    """A copy of the real cache whose manifests carry the md5s and sizes of the trimmed files
-    (the real manifests list the full files), with its MERFISH heads made consistent
-    (`consistent_merfish_heads`); everything else is as the real cache has it."""
-    cache = tmp_path / "abc_cache"
-    shutil.copytree(REAL / "abc_cache", cache)
-    consistent_merfish_heads(cache)
-    for manifest_path in cache.glob("releases/*/manifest.json"):
-        manifest = json.loads(manifest_path.read_text())
-
-        def fix(node):
-            if isinstance(node, dict):
-                path = cache / str(node.get("relative_path", "\0"))
-                if "file_hash" in node and path.is_file():
-                    node["file_hash"] = hashlib.md5(path.read_bytes()).hexdigest()
-                    node["size"] = path.stat().st_size
-                for value in node.values():
-                    fix(value)
-
-        fix(manifest["file_listing"])
-        manifest_path.write_text(json.dumps(manifest))
-    return cache
+    return real_abc_cache(tmp_path)
 
 
 def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(tmp_path, cli):
@@ -109,11 +88,18 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
            "(20250630 lists metadata/WMB-10X/20250630/cell_metadata.csv" in result.stderr
     assert query_rows(db, "select count(*) from cells") == [(5,)]
-    # --release works locally too: 20231215's own cells and taxonomy are on disk (not its
-    # MERFISH cells: this cache holds the 20241115 ones, which that release would leave out)
+    # release 20231215 has no MapMyCells files and an older gene.csv than the one on disk, and
+    # its MERFISH cells are not the 20241115 ones this cache holds: building it would leave those
+    # out, which is refused ...
     for dataset in ("MERFISH-C57BL6J-638850", "MERFISH-C57BL6J-638850-CCF"):
         shutil.rmtree(cache / "metadata" / dataset)
     older = tmp_path / "older.duckdb"
+    refused = cli("build", str(cache), "--release", "20231215", "--db", str(older))
+    assert refused.exit_code == 1 and "release 20231215 does not list mapmycells/" in \
+        refused.stderr
+    # ... and with only its own files on disk, --release works locally too
+    shutil.rmtree(cache / "mapmycells")
+    (cache / "metadata" / "WMB-10X" / "20241115" / "gene.csv").unlink()
     result = cli("build", str(cache), "--release", "20231215", "--db", str(older))
     assert result.exit_code == 0, result.stderr
     assert query_rows(older, "select distinct component_version from ingest_log where kind = "

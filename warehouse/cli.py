@@ -21,7 +21,7 @@ from warehouse.errors import BrainwhError, ExitCode, exit_code_for
 from warehouse.server.command import serve_command
 
 KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray", "parcellation",
-                "spatial")
+                "spatial", "expression")
 FORMAT_CHOICES = ("csv", "json", "parquet", "table")
 
 # Options several commands share: declared once, applied as decorators.

@@ -94,6 +94,25 @@ ANSWERS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "Marker genes of L2/3 IT CTX Glut against every other cell (ABC MapMyCells statistics; "
+        "the release's are cluster means, so ranked by fold change, without t or p)",
+        """
+        select gene_symbol, round(mean_in, 2) as mean_in, round(mean_out, 2) as mean_out,
+               round(log2_fold_change, 2) as log2_fold_change
+        from cell_type_markers('L2/3 IT CTX Glut', 'subclass', 'rest')
+        limit 10
+        """,
+    ),
+    (
+        "Where is Drd1 expressed? Mouse dissection regions from single cells (pseudo-bulk)",
+        """
+        select region_acronym, round(mean_expression, 2) as mean_log2, n_cells
+        from region_expression
+        where gene_symbol = 'Drd1' and region_kind = 'roi'
+        order by mean_expression desc, region_acronym limit 6
+        """,
+    ),
+    (
         "Genes higher in striatum than in cerebral cortex (AHBA differential search)",
         """
         select gene_symbol, n_target as n_str, n_contrast as n_cx,

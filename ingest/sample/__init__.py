@@ -15,6 +15,7 @@ from ingest.sample import (
     abc,
     abc_cache,
     cell_types,
+    expression,
     manifest,
     merfish,
     microarray,
@@ -26,7 +27,8 @@ SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
 GENERATORS: list[Generator] = [ontology.write, abc.write, parcellation.write, merfish.write,
-                               cell_types.write, microarray.write, manifest.write]
+                               cell_types.write, microarray.write, expression.write,
+                               manifest.write]
 
 
 LAYOUTS = ("release", "abc-cache")

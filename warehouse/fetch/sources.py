@@ -113,7 +113,8 @@ def fetch_cell_types(request: Request) -> Path:
 
 
 FETCHERS: dict[str, tuple[Callable[[Request], Path], str]] = {
-    "abc": (fetch_abc, "ABC Atlas WMB cell metadata and taxonomy of a release (~1 GB)"),
+    "abc": (fetch_abc, "ABC Atlas WMB cell metadata, taxonomy, genes and MapMyCells "
+                       "statistics of a release (~2.4 GB, 1.4 GB of it the statistics)"),
     "ontology": (fetch_ontology, "mouse (graph 1) and human (graph 10) structure ontologies"),
     "ahba": (fetch_ahba, "Allen Human Brain Atlas microarray, six donor zips (~4 GB)"),
     "ephys": (fetch_cell_types, "Cell Types Database specimens, ephys and morphology "
