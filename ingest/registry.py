@@ -7,12 +7,12 @@ before the cells that point into it. Every module is checked against the loader 
 
 from __future__ import annotations
 
-from ingest import cells, ephys, microarray, ontology, taxonomy
+from ingest import cells, ephys, ish, microarray, ontology, taxonomy
 from ingest.base import INGEST_LOG_DDL
 from ingest.contract import Source, checked
 
 SOURCES: tuple[Source, ...] = tuple(
-    checked(module) for module in (ontology, taxonomy, cells, microarray, ephys))
+    checked(module) for module in (ontology, ish, taxonomy, cells, microarray, ephys))
 
 # `brainwh ingest KIND`: the sources a kind loads (the microarray donors carry the human
 # ontology; cells are checked against the taxonomy loaded with them).
@@ -22,6 +22,7 @@ KINDS: dict[str, tuple[Source, ...]] = {
     "cells": (taxonomy, cells),
     "ephys": (ephys,),
     "microarray": (ontology, microarray),
+    "ish": (ontology, ish),
 }
 
 

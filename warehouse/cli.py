@@ -19,7 +19,7 @@ DB_OPTION = click.option(
     "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="warehouse file (default: $BRAINWH_DB, else ./brainwh.duckdb)",
 )
-KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray")
+KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray", "ish")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,80 @@
+-- name: mouse_grid
+-- kind: macro
+-- signature: mouse_grid(gene_or_experiment)
+-- example: select ap, dv, ml, structure_acronym, energy from mouse_grid('Pvalb')
+--   where energy > 5 order by energy desc limit 20
+-- question: One experiment's 3-D expression grid, voxel by voxel (67 x 41 x 58 voxels of
+--   200 um): its energy (-1 = no data) and the structure annotated there. The experiment is an
+--   id, or a gene symbol (case-insensitive): then its non-failed experiment with a grid,
+--   coronal first, lowest id first.
+-- grain: one row per voxel of the grid (159,326), in raw file order
+-- columns:
+--   experiment_id      BIGINT   SectionDataSet id
+--   voxel_index        INTEGER  place in energy.raw: ap + 67 * (dv + 41 * ml)
+--   ap                 INTEGER  anterior to posterior, 0..66 (200 um steps)
+--   dv                 INTEGER  dorsal to ventral, 0..40
+--   ml                 INTEGER  left to right, 0..57
+--   structure_id       BIGINT   the finest structure annotated there (null outside the brain)
+--   structure_acronym  VARCHAR  its acronym
+--   energy             FLOAT    the grid's value (-1 = no data)
+-- sources: ish_grid_slices, ish_grids, ish_grid_voxels, ish_experiments, structures
+create or replace macro mouse_grid(gene_or_experiment) as table
+with chosen as (
+    select experiment_id
+    from ish_experiments
+    where has_grid
+      and (experiment_id::varchar = gene_or_experiment::varchar
+           or (lower(gene_symbol) = lower(gene_or_experiment::varchar) and not is_failed))
+    order by experiment_id::varchar = gene_or_experiment::varchar desc, plane = 'coronal' desc,
+             experiment_id
+    limit 1
+),
+
+checked as (
+    select coalesce(
+        (select experiment_id from chosen),
+        error('mouse_grid: no experiment with a loaded grid for '
+              || gene_or_experiment::varchar)) as experiment_id
+),
+
+brain as (
+    select v.voxel_index, v.structure_id, s.energy[v.slice_position] as energy
+    from ish_grid_slices as s
+    join ish_grid_voxels as v on v.slice = s.slice
+    where s.experiment_id = (select experiment_id from checked)
+),
+
+outside_voxels as (
+    select voxel_index, row_number() over (order by voxel_index) as k
+    from (select range::integer as voxel_index from range(159326))
+    where voxel_index not in (select voxel_index from ish_grid_voxels)
+),
+
+outside_values as (
+    select generate_subscripts(g.outside, 1) as k, unnest(g.outside) as energy
+    from ish_grids as g
+    where g.experiment_id = (select experiment_id from checked)
+),
+
+outside as (
+    select o.voxel_index, v.energy
+    from outside_voxels as o
+    join outside_values as v on v.k = o.k
+)
+
+select
+    (select experiment_id from checked) as experiment_id,
+    x.voxel_index,
+    x.voxel_index % 67 as ap,
+    (x.voxel_index // 67) % 41 as dv,
+    x.voxel_index // (67 * 41) as ml,
+    x.structure_id,
+    st.acronym as structure_acronym,
+    x.energy
+from (
+    select voxel_index, structure_id, energy from brain
+    union all
+    select voxel_index, null::bigint, energy from outside
+) as x
+left join structures as st on st.species = 'mouse' and st.structure_id = x.structure_id
+order by x.voxel_index
