@@ -110,7 +110,7 @@ def _walk(node, directory: str, kind: str, out: list[ListedFile]) -> None:
 def parse(text: str | bytes, *, uri: str) -> Manifest:
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise DataError(f"not JSON: {error}", file=uri,
                         hint="download the manifest again; it may be truncated") from None
     if not isinstance(data, dict) or "file_listing" not in data or "version" not in data:

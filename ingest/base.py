@@ -273,7 +273,7 @@ def csv_error(error: duckdb.Error, *, label: str, what: str) -> DataError:
     column = column_match.group(1) if column_match else None
     if convert := _CONVERT.search(text):
         value, type_name = convert.groups()
-        message = f"expected {_TYPE_WORDS.get(type_name, type_name)}, found {value!r}"
+        message = f"expected {TYPE_WORDS.get(type_name, type_name)}, found {value!r}"
     elif expected := _EXPECTED.search(text):
         message = f"expected {expected.group(1)} fields, found {expected.group(2)}"
         if int(expected.group(2)) < int(expected.group(1)):
@@ -289,7 +289,7 @@ def csv_error(error: duckdb.Error, *, label: str, what: str) -> DataError:
                      hint=f"fix that row of the {what}, or download the file again")
 
 
-_TYPE_WORDS = {
+TYPE_WORDS = {
     "INTEGER": "a whole number",
     "BIGINT": "a whole number",
     "INT64": "a whole number",

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.base import (
+    TYPE_WORDS,
     Report,
     SourceFile,
     check_md5,
@@ -217,6 +218,24 @@ def _insert_cells(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
     return expected_taxonomy(source.version, header)
 
 
+def _check_parquet_values(con: duckdb.DuckDBPyConnection, literal: str, label: str,
+                          casts: dict[str, str]) -> None:
+    """A value that does not convert to its column's type is an error naming the row, as in
+    the CSV (never a silent null)."""
+    for name, kind in casts.items():
+        column = quote_ident(name)
+        found = con.execute(
+            f"select n, v::varchar from (select row_number() over () as n, {column} as v from "
+            f"read_parquet({literal})) where v is not null and try_cast(v as {kind}) is null "
+            "order by n limit 1").fetchall()
+        if found:
+            row, value = found[0]
+            raise DataError(f"row {row:,}: expected {TYPE_WORDS.get(kind, kind)}, found "
+                            f"{value!r}", file=label, column=name,
+                            hint="fix that value (or write the column with its Allen type), "
+                            "or download cell_metadata again")
+
+
 def _parquet_scan(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> tuple[str, list]:
     literal = "'" + str(path).replace("'", "''") + "'"
     try:
@@ -233,6 +252,9 @@ def _parquet_scan(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> tup
     if not any(t in types["cluster_alias"] for t in ("INT", "BIGINT")):
         raise DataError(f"cluster_alias is {types['cluster_alias']}, expected an integer",
                         file=label, column="cluster_alias", hint="write cluster_alias as int")
+    _check_parquet_values(con, literal, label, {
+        name: kind for name, kind in CELL_COLUMNS.items()
+        if name in types and name != "cell_label" and types[name] != kind})
     casts = ", ".join(
         f"try_cast({quote_ident(n)} as {CELL_COLUMNS[n]}) as {quote_ident(n)}"
         if n in CELL_COLUMNS and n != "cell_label" else

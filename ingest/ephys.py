@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ingest import jsonfile
 from ingest.base import (
     Report,
     SourceFile,
@@ -232,23 +233,43 @@ def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Repo
             raise DataError(f"{len(files)} {files[0].path.name} files in one load: "
                             + ", ".join(s.origin for s in files), file=files[1].origin,
                             hint="load one Cell Types release at a time")
-    for role in FILES:  # specimens first, so their errors come first
+    specimens = by_role.get("specimen_details", []) + by_role.get("specimen_simplified", [])
+    if len(specimens) > 1:
+        raise DataError("two specimen tables in one load: " + ", ".join(
+            s.origin for s in specimens), file=specimens[1].origin,
+            hint="load one (cell_types_specimen_details.csv, or AllenSDK's cells.json)")
+    for role in (*FILES, "specimen_simplified"):  # specimens first: their errors come first
         for source in by_role.get(role, []):
-            _load_file(con, source)
+            _load_file(con, source, report)
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
-    table, columns, required, key, what = FILES[source.role]
+def _load_file(con: duckdb.DuckDBPyConnection, source: SourceFile, report: Report) -> None:
+    role = "specimen_details" if source.role == "specimen_simplified" else source.role
+    table, columns, required, key, what = FILES[role]
     label = source.origin
     md5 = check_md5(source)
     raw = f"_{table}_raw"
-    rows = load_csv(con, source.path, raw, label=label, what=what, required=required,
-                    types={c.source: c.read for c in columns})
-    check_not_null(con, raw, [key], label=label, what=what)
-    check_unique(con, raw, key, label=label, what=what)
-    if source.role == "specimen_details":
-        check_not_null(con, raw, ["donor__species"], label=label, what=what)
-        _check_species(con, raw, label)
+    types = {c.source: c.read for c in columns}
+    if source.path.suffix.lower() == ".json":
+        rows_found, base = jsonfile.rows_of(jsonfile.read_document(source.path, label), label)
+        if source.role == "specimen_simplified":
+            rows_found = [_from_simplified(row) for row in rows_found]
+        file_columns = jsonfile.load_rows(con, rows_found, raw, types=types, required=required,
+                                          key=key, label=label, what=what, base=base)
+        rows = len(rows_found)
+    else:
+        rows = load_csv(con, source.path, raw, label=label, what=what, required=required,
+                        types=types)
+        check_not_null(con, raw, [key], label=label, what=what)
+        check_unique(con, raw, key, label=label, what=what)
+        file_columns = [n for n in read_header(source.path, label=label) if n]
+    if role == "specimen_details":
+        json_base = base if source.path.suffix.lower() == ".json" else None
+        if json_base is None:
+            check_not_null(con, raw, ["donor__species"], label=label, what=what)
+        _check_species(con, raw, label, json_base)
+    if source.role == "specimen_simplified":
+        _resolve_layers(con, raw, label, report)
     header = set(_raw_columns(con, raw))
     select = ", ".join(_expression(c, header) + f" as {c.name}" for c in columns)
     con.execute(f"delete from {table}")
@@ -256,14 +277,62 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     con.execute(f"drop table {raw}")
     notes = []
     known = {c.source for c in columns}
-    ignored = [n for n in read_header(source.path, label=label)
-               if n and n not in known]
+    ignored = [n for n in file_columns if n not in known and n not in _SIMPLIFIED_ONLY]
     if ignored:
         notes.append(f"ignored column(s) {', '.join(ignored)}")
     absent = sorted(known - header)
     if absent:
         notes.append(f"absent column(s), loaded as null: {', '.join(absent)}")
     log_file(con, source, kind=KIND, table=table, rows=rows, md5=md5, notes=notes)
+
+
+# Older AllenSDKs' CellTypesCache.get_cells() records (cell_types_api.simplify_cells_api),
+# mapped back to the ApiCellTypesSpecimenDetail columns. They have no layer-level structure
+# id: it is resolved from the area acronym and the layer (VISp + 4 = VISp4) when the mouse
+# ontology has it, else the specimen counts at its area.
+SIMPLIFIED = {"id": "specimen__id", "name": "specimen__name", "species": "donor__species",
+              "structure_area_id": "structure_parent__id",
+              "structure_area_abbrev": "structure_parent__acronym",
+              "structure_layer_name": "structure__layer",
+              "structure_hemisphere": "specimen__hemisphere",
+              "dendrite_type": "tag__dendrite_type", "apical": "tag__apical",
+              "reconstruction_type": "nr__reconstruction_type", "transgenic_line": "line_name",
+              "reporter_status": "cell_reporter_status", "disease_state": "donor__disease_state",
+              "donor_id": "donor__id", "normalized_depth": "csl__normalized_depth"}
+_SIMPLIFIED_ONLY = {"cell_soma_location"}
+
+
+def _from_simplified(row):
+    if not isinstance(row, dict):
+        return row
+    out = {SIMPLIFIED.get(k, k): v for k, v in row.items() if k != "cell_soma_location"}
+    soma = row.get("cell_soma_location")
+    if isinstance(soma, list) and len(soma) == 3:
+        out["csl__x"], out["csl__y"], out["csl__z"] = soma
+    out.setdefault("structure__id", None)
+    out.setdefault("structure__acronym", None)
+    return out
+
+
+def _resolve_layers(con: duckdb.DuckDBPyConnection, raw: str, label: str,
+                    report: Report) -> None:
+    con.execute(
+        f"""
+        update {raw} set
+            structure__acronym = coalesce(s.acronym, {raw}.structure_parent__acronym),
+            structure__id = coalesce(s.structure_id, {raw}.structure_parent__id)
+        from (select r.specimen__id, m.acronym, m.structure_id
+              from {raw} r left join structures m on m.species = 'mouse'
+               and lower(r.donor__species) = 'mus musculus'
+               and m.acronym = r.structure_parent__acronym || r.structure__layer) s
+        where s.specimen__id = {raw}.specimen__id
+        """)
+    (at_area,) = con.execute(
+        f"select count(*) from {raw} where structure__id = structure_parent__id").fetchone()
+    if at_area:
+        report.note(f"{label}: {at_area} specimen(s) from simplified records have no "
+                    "layer-level structure in the loaded ontology (human cells, or no mouse "
+                    "ontology): they count at their area")
 
 
 def _raw_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -280,19 +349,23 @@ def _expression(column: Column, header: set[str]) -> str:
     return f"({expression})::{column.type}" if column.store else expression
 
 
-def _check_species(con: duckdb.DuckDBPyConnection, raw: str, label: str) -> None:
+def _check_species(con: duckdb.DuckDBPyConnection, raw: str, label: str,
+                   json_base: str | None = None) -> None:
+    """Every specimen is mouse or human (the position is a line, or a JSON path)."""
     row = con.execute(
         f"""
-        select species, line from (
-            select donor__species as species, row_number() over () + 1 as line from {raw})
-        where lower(trim(species)) not in ('mus musculus', 'homo sapiens')
-        order by line limit 1
+        select species, n from (
+            select donor__species as species, row_number() over () as n from {raw})
+        where species is null or lower(trim(species)) not in ('mus musculus', 'homo sapiens')
+        order by n limit 1
         """
     ).fetchone()
     if row:
+        where = (dict(column=f"{json_base}[{row[1] - 1}].donor__species") if json_base
+                 else dict(line=row[1] + 1, column="donor__species"))
         raise DataError(f"expected Mus musculus or Homo Sapiens, found {row[0]!r}", file=label,
-                        line=row[1], column="donor__species",
-                        hint="the Cell Types Database holds mouse and human cells only")
+                        hint="the Cell Types Database holds mouse and human cells only",
+                        **where)
 
 
 # ------------------------------------------------------------------------------- derive

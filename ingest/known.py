@@ -32,6 +32,8 @@ def describe(probe: Probe) -> str | None:
                 "SampleAnnot.csv", "Genes.csv", "RNAseqCounts.csv", "RNAseqTPM.csv",
                 "Ontology.csv")) or name in ("RNAseqCounts.csv", "RNAseqTPM.csv"):
         return "Allen Human Brain Atlas RNA-seq (no loader yet; the microarray is loaded)"
+    if name in ("_manifest_last_used.txt", "_downloaded_data.json"):
+        return "abc_atlas_access's cache bookkeeping"
     if name == "Contents.txt":
         return "the AHBA donor zip's description of its files"
     if "manifest" in keys and ("key" in keys or "spec" in keys):

@@ -10,13 +10,13 @@ when given, must agree with the path.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from ingest import jsonfile
 from ingest.base import Report, SourceFile, check_md5, log_file, read_header
 from ingest.probe import Probe
 from warehouse.errors import DataError
@@ -181,22 +181,16 @@ def _node_from_mapping(row: dict, *, label: str, where: str, line: int | None) -
                   column="parent_structure_id")
     order = _int(row.get("graph_order"), label=label, where=where, line=line,
                  column="graph_order")
-    hemisphere = row.get("hemisphere") or None
+    # AHBA's Ontology.csv says L, R or blank; the graph JSON's hemisphere_id 1 left, 2 right,
+    # 3 both (the same convention as ProjectionStructureUnionize)
+    hemisphere = row.get("hemisphere") or {1: "L", 2: "R"}.get(row.get("hemisphere_id"))
     return Node(structure_id, str(acronym), row.get("name"), parent, path, order,
                 _color(row.get("color_hex_triplet"), row.get("rgb_triplet")), hemisphere, where,
                 line)
 
 
 def _load_json(path: Path, label: str):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except UnicodeDecodeError as error:
-        raise DataError("not valid UTF-8 text", file=label,
-                        hint="download the file again") from error
-    except json.JSONDecodeError as error:
-        raise DataError(f"not valid JSON: {error.msg}", file=label, line=error.lineno,
-                        hint="the file may be truncated: download it again") from error
+    return jsonfile.read_document(path, label)
 
 
 def _envelope_rows(document, label: str) -> tuple[list, str]:

@@ -19,6 +19,9 @@ from typing import Protocol
 
 from warehouse.errors import DataError, UsageError
 
+# A folder holding this file is brainwh's cache of remote downloads (warehouse.remote.cache).
+DOWNLOADS_MARKER = ".brainwh-downloads"
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -86,6 +89,8 @@ class LocalTree:
                             file=str(directory), hint="remove the link that points back to a "
                             "folder above it, or point at a folder without it")
         seen = seen | {key}
+        if prefix and any(entry.name == DOWNLOADS_MARKER for entry in entries):
+            return  # brainwh's cache of remote downloads: those are built from their URLs
         for entry in entries:
             if entry.name.startswith("."):
                 continue

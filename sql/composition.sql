@@ -12,9 +12,13 @@
 --   cell_type_label VARCHAR  the term label (names repeat across levels; labels do not)
 --   n_cells         BIGINT   cells of that type in the region
 --   fraction        DOUBLE   n_cells over the region's cells with a known type at that level
+--   taxonomy_version VARCHAR the taxonomy naming the cell types, e.g. CCN20230722
+--   taxonomy_component_version VARCHAR the WMB-taxonomy folder read, e.g. 20231215
 -- sources: roi_cluster_counts (from cells), cell_types, roi_structures, structure_ancestors,
 --   structures. A ROI's cells count toward structure S only when every CCF structure of the
---   ROI is S or a descendant of S (MO-FRP counts toward Isocortex, not toward MO).
+--   ROI is S or a descendant of S (MO-FRP counts toward Isocortex, not toward MO). Two
+--   folders of one taxonomy (20230830, 20231215) name some clusters' neurotransmitters
+--   differently: taxonomy_component_version says which folder an answer comes from.
 create or replace view composition as
 with typed as (
     select c.region_of_interest_acronym as roi, c.n_cells, t.*
@@ -76,5 +80,7 @@ select
     cell_type,
     cell_type_label,
     n_cells::bigint as n_cells,
-    n_cells / sum(n_cells) over (partition by region_kind, region_acronym, level) as fraction
+    n_cells / sum(n_cells) over (partition by region_kind, region_acronym, level) as fraction,
+    (select any_value(taxonomy_version) from cell_types) as taxonomy_version,
+    (select any_value(taxonomy_component_version) from cell_types) as taxonomy_component_version
 from counts

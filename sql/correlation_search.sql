@@ -13,35 +13,45 @@
 --   r            DOUBLE   Pearson correlation with the seed gene (null if either is constant)
 --   n_samples    BIGINT   samples the correlation is over
 -- sources: ahba_gene_samples (gene-level values per sample, centered), ahba_genes,
---   ahba_leaf_stats, ahba_leaves, ahba_samples, structures, structure_ancestors. Pure SQL.
+--   ahba_leaf_stats, ahba_leaves, ahba_samples, structures, structure_ancestors;
+--   require_value, require_values, require_loaded, require_samples (argument checks). Pure SQL.
 create or replace macro correlation_search(seed_gene, within_acronyms) as table
-with problems as (
-    select string_agg(problem, '; ') as message
-    from (
-        select 'no human structure has the acronym ' || wanted as problem
-        from (select unnest(within_acronyms) as wanted)
-        where wanted not in (select acronym from structures where species = 'human')
-        union all
-        select 'no gene ' || seed_gene || ' in ahba_genes'
-        where seed_gene not in (select gene_symbol from ahba_genes)
-    )
+with known as (
+    select
+        coalesce((select list(acronym) from structures where species = 'human'), [])
+            as acronyms,
+        coalesce((select list(gene_symbol) from ahba_gene_samples), []) as genes
+),
+
+-- every argument checked: an error names the closest valid gene symbols and acronyms
+checked as (
+    select
+        require_loaded(len(k.genes), 'Allen Human Brain Atlas microarray data',
+            'brainwh ingest microarray', 'correlation_search') as loaded,
+        require_value(seed_gene, k.genes, 'gene (AHBA gene symbol)', 'correlation_search')
+            as seed_symbol,
+        require_values(within_acronyms, k.acronyms, 'structure (human acronym)',
+            'correlation_search') as within_list
+    from known as k
 ),
 
 sample_chosen as (
     select
         x.array_index,
-        coalesce(bool_or(list_contains(within_acronyms, s.acronym)), false) as chosen
+        coalesce(bool_or(list_contains(c.within_list, s.acronym)), false) as chosen
     from ahba_samples as x
+    cross join checked as c
     left join structure_ancestors as a on a.species = 'human' and a.structure_id = x.structure_id
     left join structures as s on s.species = 'human' and s.structure_id = a.ancestor_id
+    where c.loaded
     group by x.array_index
 ),
 
 sample_mask as (
     select list(chosen::int::double order by array_index) as mask
     from sample_chosen
-    where coalesce((select error('correlation_search: ' || message) from problems
-                    where message is not null), true)
+    having require_samples(count(*) filter (where chosen), within_acronyms,
+        'correlation_search') > 0
 ),
 
 -- the seed's (centered) values on the chosen samples, zero elsewhere
@@ -49,7 +59,8 @@ seed as (
     select list_transform(g.centered, lambda v, i: v::double * m.mask[i]) as weights
     from ahba_gene_samples as g
     cross join sample_mask as m
-    where g.gene_symbol = seed_gene
+    cross join checked as c
+    where g.gene_symbol = c.seed_symbol
 ),
 
 -- sum over the chosen samples of (x - center_x) * (y - center_y)
@@ -89,19 +100,30 @@ moments as (
 
 seed_moments as (
     select sz as sz_seed, szz - sz * sz / n as ss_seed from moments where gene_symbol = seed_gene
+),
+
+answer as (
+    select
+        x.gene_symbol,
+        g.entrez_id,
+        case when x.szz - x.sz * x.sz / x.n > 0 and s.ss_seed > 0
+            then greatest(-1.0, least(1.0,
+                (c.szz - x.sz * s.sz_seed / x.n) / sqrt((x.szz - x.sz * x.sz / x.n) * s.ss_seed)))
+        end as r,
+        x.n::bigint as n_samples
+    from moments as x
+    join cross_products as c on c.gene_symbol = x.gene_symbol
+    cross join seed_moments as s
+    left join ahba_genes as g on g.gene_symbol = x.gene_symbol
+    where x.gene_symbol <> seed_gene
 )
 
+-- the checks run even where DuckDB can prove the answer empty and drop the plan leading to it:
+-- this branch cannot be proven empty, reads every checked value, and never has a row
+select * from answer
+union all
 select
-    x.gene_symbol,
-    g.entrez_id,
-    case when x.szz - x.sz * x.sz / x.n > 0 and s.ss_seed > 0
-        then greatest(-1.0, least(1.0,
-            (c.szz - x.sz * s.sz_seed / x.n) / sqrt((x.szz - x.sz * x.sz / x.n) * s.ss_seed)))
-    end as r,
-    x.n::bigint as n_samples
-from moments as x
-join cross_products as c on c.gene_symbol = x.gene_symbol
-cross join seed_moments as s
-left join ahba_genes as g on g.gene_symbol = x.gene_symbol
-where x.gene_symbol <> seed_gene
-order by r desc nulls last, x.gene_symbol
+    null::varchar, null::bigint, null::double, null::bigint
+from checked
+where hash(checked) * random() < 0
+order by r desc nulls last, gene_symbol

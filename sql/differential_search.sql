@@ -21,36 +21,51 @@
 --   df                DOUBLE   Welch-Satterthwaite degrees of freedom
 --   p_value           DOUBLE   one-sided: P(T > t), target greater than contrast
 --   q_value           DOUBLE   Benjamini-Hochberg over the genes with a p-value
--- sources: welch_t, welch_dof, ahba_leaf_stats and ahba_leaves (per-structure sums, computed at build), ahba_genes,
---   structures, structure_ancestors; t_dist_sf. Pure SQL: works from any DuckDB client.
+-- sources: ahba_leaf_stats and ahba_leaves (per-structure sums, computed at build), ahba_genes,
+--   structures, structure_ancestors; welch_t, welch_dof, t_dist_sf; require_values,
+--   require_loaded, require_samples (argument checks). Pure SQL: works from any DuckDB client.
 create or replace macro differential_search(target_acronyms, contrast_acronyms) as table
-with unknown as (
-    select string_agg(wanted, ', ') as acronyms
-    from (select unnest(target_acronyms || contrast_acronyms) as wanted)
-    where wanted not in (select acronym from structures where species = 'human')
+with known as (
+    select coalesce(list(acronym), []) as acronyms from structures where species = 'human'
+),
+
+-- every argument checked: an error names the closest valid acronyms
+checked as (
+    select
+        require_values(target_acronyms, k.acronyms, 'target structure (human acronym)',
+            'differential_search') as target_list,
+        require_values(contrast_acronyms, k.acronyms, 'contrast structure (human acronym)',
+            'differential_search') as contrast_list,
+        require_loaded((select count(*) from ahba_leaves),
+            'Allen Human Brain Atlas microarray data', 'brainwh ingest microarray',
+            'differential_search') as loaded
+    from known as k
 ),
 
 sides as (
     select
         l.leaf_pos,
         l.n_samples,
-        coalesce(bool_or(list_contains(target_acronyms, s.acronym)), false) as in_target,
-        coalesce(bool_or(list_contains(contrast_acronyms, s.acronym)), false) as in_contrast
+        coalesce(bool_or(list_contains(c.target_list, s.acronym)), false) as in_target,
+        coalesce(bool_or(list_contains(c.contrast_list, s.acronym)), false) as in_contrast
     from ahba_leaves as l
+    cross join checked as c
     left join structure_ancestors as a on a.species = 'human' and a.structure_id = l.structure_id
     left join structures as s on s.species = 'human' and s.structure_id = a.ancestor_id
+    where c.loaded
     group by l.leaf_pos, l.n_samples
 ),
 
+-- a side without samples is an error, not a column of nulls
 masks as (
     select
         list(in_target::int::double order by leaf_pos) as target_mask,
         list(in_contrast::int::double order by leaf_pos) as contrast_mask,
-        coalesce(sum(n_samples) filter (where in_target), 0) as n_t,
-        coalesce(sum(n_samples) filter (where in_contrast), 0) as n_c
+        require_samples(coalesce(sum(n_samples) filter (where in_target), 0),
+            target_acronyms, 'differential_search target') as n_t,
+        require_samples(coalesce(sum(n_samples) filter (where in_contrast), 0),
+            contrast_acronyms, 'differential_search contrast') as n_c
     from sides
-    where coalesce((select error('differential_search: no human structure has the acronym(s) '
-                                 || acronyms) from unknown where acronyms is not null), true)
 ),
 
 -- sums of the genes' values minus their centers (precise sums of squares)
@@ -111,20 +126,31 @@ adjusted as (
             order by p desc nulls first, gene_symbol desc
             rows between unbounded preceding and current row)) as q
     from ranked
+),
+
+answer as (
+    select
+        a.gene_symbol,
+        g.entrez_id,
+        a.n_t::bigint as n_target,
+        a.n_c::bigint as n_contrast,
+        a.center + a.mean_t as mean_target,
+        a.center + a.mean_c as mean_contrast,
+        a.mean_t - a.mean_c as log2_fold_change,
+        a.t_stat as t,
+        a.dof as df,
+        a.p as p_value,
+        case when a.p is not null then a.q end as q_value
+    from adjusted as a
+    left join ahba_genes as g on g.gene_symbol = a.gene_symbol
 )
 
+-- the checks run even where DuckDB can prove the answer empty and drop the plan leading to it:
+-- this branch cannot be proven empty, reads every checked value, and never has a row
+select * from answer
+union all
 select
-    a.gene_symbol,
-    g.entrez_id,
-    a.n_t::bigint as n_target,
-    a.n_c::bigint as n_contrast,
-    a.center + a.mean_t as mean_target,
-    a.center + a.mean_c as mean_contrast,
-    a.mean_t - a.mean_c as log2_fold_change,
-    a.t_stat as t,
-    a.dof as df,
-    a.p as p_value,
-    case when a.p is not null then a.q end as q_value
-from adjusted as a
-left join ahba_genes as g on g.gene_symbol = a.gene_symbol
-order by q_value asc nulls last, log2_fold_change desc, a.gene_symbol
+    null::varchar, null::bigint, null::bigint, null::bigint, null::double, null::double, null::double, null::double, null::double, null::double, null::double
+from checked
+where hash(checked) * random() < 0
+order by q_value asc nulls last, log2_fold_change desc, gene_symbol

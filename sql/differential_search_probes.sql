@@ -23,25 +23,49 @@
 --   df                DOUBLE   Welch-Satterthwaite degrees of freedom
 --   p_value           DOUBLE   one-sided: P(T > t)
 --   q_value           DOUBLE   Benjamini-Hochberg over the probes with a p-value
--- sources: welch_t, welch_dof, ahba_expression_arrays, ahba_samples, ahba_probes, structures, structure_ancestors;
---   t_dist_sf. Sums are exact integer sums of the stored micro-unit codes.
+-- sources: ahba_expression_arrays, ahba_samples, ahba_probes, structures, structure_ancestors;
+--   welch_t, welch_dof, t_dist_sf; require_values, require_loaded, require_samples (argument
+--   checks). Sums are exact integer sums of the stored micro-unit codes.
 create or replace macro differential_search_probes(target_acronyms, contrast_acronyms) as table
-with unknown as (
-    select string_agg(wanted, ', ') as acronyms
-    from (select unnest(target_acronyms || contrast_acronyms) as wanted)
-    where wanted not in (select acronym from structures where species = 'human')
+with known as (
+    select coalesce(list(acronym), []) as acronyms from structures where species = 'human'
+),
+
+-- every argument checked: an error names the closest valid acronyms
+checked as (
+    select
+        require_values(target_acronyms, k.acronyms, 'target structure (human acronym)',
+            'differential_search_probes') as target_list,
+        require_values(contrast_acronyms, k.acronyms, 'contrast structure (human acronym)',
+            'differential_search_probes') as contrast_list,
+        require_loaded((select count(*) from ahba_samples),
+            'Allen Human Brain Atlas microarray data', 'brainwh ingest microarray',
+            'differential_search_probes') as loaded
+    from known as k
 ),
 
 sample_sides as (
     select
         x.donor_id,
         x.sample_index,
-        coalesce(bool_or(list_contains(target_acronyms, s.acronym)), false) as in_target,
-        coalesce(bool_or(list_contains(contrast_acronyms, s.acronym)), false) as in_contrast
+        coalesce(bool_or(list_contains(c.target_list, s.acronym)), false) as in_target,
+        coalesce(bool_or(list_contains(c.contrast_list, s.acronym)), false) as in_contrast
     from ahba_samples as x
+    cross join checked as c
     left join structure_ancestors as a on a.species = 'human' and a.structure_id = x.structure_id
     left join structures as s on s.species = 'human' and s.structure_id = a.ancestor_id
+    where c.loaded
     group by x.donor_id, x.sample_index
+),
+
+-- a side without samples is an error, not a column of nulls
+counted as (
+    select
+        require_samples(count(*) filter (where in_target), target_acronyms,
+            'differential_search_probes target') as n_target,
+        require_samples(count(*) filter (where in_contrast), contrast_acronyms,
+            'differential_search_probes contrast') as n_contrast
+    from sample_sides
 ),
 
 positions as (
@@ -52,9 +76,7 @@ positions as (
         coalesce(list(sample_index order by sample_index) filter (where in_contrast), [])
             as contrast_index
     from sample_sides
-    where coalesce((select error('differential_search_probes: no human structure has the '
-                                 || 'acronym(s) ' || acronyms) from unknown
-                    where acronyms is not null), true)
+    where (select n_target > 0 and n_contrast > 0 from counted)
     group by donor_id
 ),
 
@@ -128,22 +150,33 @@ adjusted as (
             order by p desc nulls first, probe_id desc
             rows between unbounded preceding and current row)) as q
     from ranked
+),
+
+answer as (
+    select
+        a.probe_id,
+        pr.probe_name,
+        pr.gene_symbol,
+        pr.entrez_id,
+        a.n_t::bigint as n_target,
+        a.n_c::bigint as n_contrast,
+        a.mean_t as mean_target,
+        a.mean_c as mean_contrast,
+        a.mean_t - a.mean_c as log2_fold_change,
+        a.t_stat as t,
+        a.dof as df,
+        a.p as p_value,
+        case when a.p is not null then a.q end as q_value
+    from adjusted as a
+    left join ahba_probes as pr on pr.probe_id = a.probe_id
 )
 
+-- the checks run even where DuckDB can prove the answer empty and drop the plan leading to it:
+-- this branch cannot be proven empty, reads every checked value, and never has a row
+select * from answer
+union all
 select
-    a.probe_id,
-    pr.probe_name,
-    pr.gene_symbol,
-    pr.entrez_id,
-    a.n_t::bigint as n_target,
-    a.n_c::bigint as n_contrast,
-    a.mean_t as mean_target,
-    a.mean_c as mean_contrast,
-    a.mean_t - a.mean_c as log2_fold_change,
-    a.t_stat as t,
-    a.dof as df,
-    a.p as p_value,
-    case when a.p is not null then a.q end as q_value
-from adjusted as a
-left join ahba_probes as pr on pr.probe_id = a.probe_id
-order by q_value asc nulls last, log2_fold_change desc, a.probe_id
+    null::bigint, null::varchar, null::varchar, null::bigint, null::bigint, null::bigint, null::double, null::double, null::double, null::double, null::double, null::double, null::double
+from checked
+where hash(checked) * random() < 0
+order by q_value asc nulls last, log2_fold_change desc, probe_id

@@ -24,6 +24,23 @@ def snapshot(db_path: Path) -> dict[str, tuple[int, int | None]]:
         con.close()
 
 
+def query_rows(db_path: Path, sql: str, params=None) -> list[tuple]:
+    """The rows of a query on a read-only connection to `db_path`."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def table_counts(db_path: Path) -> dict[str, int]:
+    """Rows per data table (the bookkeeping tables left out)."""
+    names = [n for (n,) in query_rows(
+        db_path, "select table_name from duckdb_tables() where table_name not in "
+        "('ingest_log', 'warehouse_info')")]
+    return {n: query_rows(db_path, f'select count(*) from "{n}"')[0][0] for n in names}
+
+
 def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -138,3 +155,25 @@ def ingest_refused(cli, kind: str, target: Path, db: Path, fragments, *,
         assert "hint:" in result.stderr, result.stderr
     assert snapshot(db) == before
     return result.stderr
+
+
+def nested_graph(rows: list[dict], ontology_id: int = 1) -> dict:
+    """Flat structure rows (id, acronym, name, parent_structure_id, graph_order, colour) as
+    the nested `structure_graph_download/<graph>.json` the Allen API serves."""
+    nodes = {int(r["id"]): {"id": int(r["id"]), "atlas_id": None, "ontology_id": ontology_id,
+                            "acronym": r["acronym"], "name": r["name"],
+                            "color_hex_triplet": r["color_hex_triplet"],
+                            "graph_order": int(r["graph_order"]), "st_level": None,
+                            "hemisphere_id": {"L": 1, "R": 2}.get(r.get("hemisphere") or "", 3),
+                            "parent_structure_id": int(r["parent_structure_id"])
+                            if r["parent_structure_id"] else None, "children": []}
+             for r in rows}
+    root = None
+    for r in sorted(rows, key=lambda r: int(r["graph_order"])):
+        node = nodes[int(r["id"])]
+        if node["parent_structure_id"] is None:
+            root = node
+        else:
+            nodes[node["parent_structure_id"]]["children"].append(node)
+    return {"success": True, "id": 0, "start_row": 0, "num_rows": 1, "total_rows": 1,
+            "msg": [root]}

@@ -189,7 +189,7 @@ def test_differential_search_probe_level(db, release):
 
 
 def test_unknown_acronym_is_an_error(db):
-    with pytest.raises(duckdb.Error, match="no human structure has the acronym"):
+    with pytest.raises(duckdb.Error, match="unknown contrast structure .human acronym. .Nope."):
         query(db, "select * from differential_search(['Str'], ['Nope'])")
 
 

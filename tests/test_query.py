@@ -131,8 +131,34 @@ def test_sql_error_is_one_message_and_exit_1(cli, tiny_db):
     lines = result.stderr.splitlines()
     assert lines[0].startswith("error: query failed: Catalog Error: Table with name "
                                "no_such_table does not exist")
-    assert lines[1].startswith("  hint:")
-    assert len(lines) == 2
+    assert lines[-1].startswith("  hint:")
+
+
+@pytest.mark.parametrize(("query", "duckdb_lines", "hint"), [
+    ("select * from compositon", ['Did you mean "composition"?'], "`brainwh views`"),
+    ("select region_acronmy from composition",
+     ['Candidate bindings: "region_acronym"'], "`brainwh views`"),
+    ("select * from compare_composition('MOp')",
+     ["Candidate macros:", "compare_composition(a_region, b_region, at_level)"], "`brainwh views`"),
+    ("select * from ephys_by_region where layer = 5",
+     ["Could not convert string", "LINE 1: ", "where layer = 5"],
+     "layer is a text column"),
+    ("select * from compare_composition('MOp', 'STRd', 'Class')",
+     ["compare_composition: unknown level 'Class' (did you mean 'class'?"], None),
+])
+def test_duckdbs_own_lines_reach_the_user_then_ours(run, tiny_db, query, duckdb_lines, hint):
+    for command in (["sql", query], ["export", query, "--out", "x.parquet"]):
+        result = run(*command, "--db", tiny_db)
+        assert result.exit_code == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        for line in duckdb_lines:
+            assert line in result.stderr, (line, result.stderr)
+        hints = [n for n, line in enumerate(result.stderr.splitlines()) if "hint:" in line]
+        if hint is None:
+            assert not hints, result.stderr
+        else:
+            assert hint in result.stderr.splitlines()[-1]
+            assert hints == [len(result.stderr.splitlines()) - 1]  # ours comes last
 
 
 def test_the_warehouse_is_read_only_here(cli, tiny_db):

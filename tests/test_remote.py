@@ -18,6 +18,8 @@ import duckdb
 import pytest
 from serving import free_port, moto_server, stop, wait_for_port
 
+from tests.helpers import table_counts
+
 pytestmark = pytest.mark.slow
 
 BUCKET = "abc-public"
@@ -91,17 +93,6 @@ def _env(moto: str, cache: Path, **extra: str) -> dict[str, str]:
             "BRAINWH_CACHE": str(cache), **ANONYMOUS, **extra}
 
 
-def _tables(db: Path) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        names = [n for (n,) in con.execute(
-            "select table_name from duckdb_tables() where table_name not in "
-            "('ingest_log', 'warehouse_info')").fetchall()]
-        return {n: con.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
-    finally:
-        con.close()
-
-
 def _log(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -117,7 +108,7 @@ def test_build_from_s3_anonymously_through_the_manifest(cli, moto, public_releas
     result = cli("build", public_release, "--db", str(db), env=_env(moto, tmp_path / "cache"))
     assert result.exit_code == 0, result.stderr
     assert "release 20250531" in result.stderr
-    assert _tables(db) == _tables(tiny_db)
+    assert table_counts(db) == table_counts(tiny_db)
     listed = {entry["files"]["csv"]["relative_path"]: entry["files"]["csv"]["file_hash"]
               for directory in _manifest(tiny_release)["file_listing"].values()
               for entry in directory["metadata"].values()}
@@ -275,7 +266,7 @@ def test_build_over_http(cli, http_release, tiny_db, tmp_path):
     db = tmp_path / "http.duckdb"
     result = cli("build", f"{http_release}/", "--db", str(db), env=env)
     assert result.exit_code == 0, result.stderr
-    assert _tables(db) == _tables(tiny_db)
+    assert table_counts(db) == table_counts(tiny_db)
     assert {row[1] for row in _log(db) if "/metadata/" in row[0]} == {"20250531"}
     # the manifest and a single file, by URL
     single = tmp_path / "single.duckdb"
@@ -283,7 +274,7 @@ def test_build_over_http(cli, http_release, tiny_db, tmp_path):
                  f"{http_release}/ontology/mouse_structures_graph1.csv", "--db", str(single),
                  env=env)
     assert result.exit_code == 0, result.stderr
-    assert _tables(single)["cells"] == _tables(tiny_db)["cells"]
+    assert table_counts(single)["cells"] == table_counts(tiny_db)["cells"]
     missing = cli("build", f"{http_release}/ontology/nope_structures.csv", "--db",
                   str(tmp_path / "m.duckdb"), env=env)
     assert missing.exit_code == 2

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from ingest.abc_release import manifest_root, release_of
 from ingest.base import Report, begin_run
 from ingest.tree import LocalTree, Tree
 from warehouse import __version__, progress, views
+from warehouse.db import require_database_file
 from warehouse.errors import UsageError
-from warehouse.publish import staged
+from warehouse.publish import published_path, staged
 
 
 @dataclass
@@ -85,13 +87,16 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         "create table if not exists warehouse_info (key varchar primary key, value varchar)")
 
 
-def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+def finish(con: duckdb.DuckDBPyConnection, report: Report,
+           info: dict[str, str] | None = None) -> None:
     for source in registry.SOURCES:
         source.derive(con, report)
     views.create_all(con)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     con.execute("insert or replace into warehouse_info values ('brainwh_version', ?), "
                 "('published_at', ?)", [__version__, now])
+    for key, value in (info or {}).items():  # e.g. ('built_by', 'brainwh demo')
+        con.execute("insert or replace into warehouse_info values (?, ?)", [key, value])
 
 
 def run(
@@ -102,9 +107,12 @@ def run(
     fresh: bool,
     release: str | None = None,
     cache: Path | None = None,
+    info: dict[str, str] | None = None,
 ) -> Outcome:
-    """Load every source under `locations` (only `kind`'s, if given) and publish."""
+    """Load every source under `locations` (only `kind`'s, if given) and publish; `info`
+    adds rows to `warehouse_info`."""
     started = time.perf_counter()
+    require_database_file(published_path(db_path), empty_ok=True)  # before anything else
     locations = list(locations)
     found = plan(locations, kind=kind, release=release, cache=cache)
     for line in found.summary():
@@ -115,8 +123,7 @@ def run(
                          hint="`brainwh sources PATH` shows what each file was recognised as")
     report = Report()
     outcome = Outcome(db_path=db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".brainwh-scratch-", dir=db_path.parent) as scratch:
+    with _scratch_folder(db_path) as scratch:
         sources = found.materialise(registry.SOURCES, Path(scratch))
         with staged(db_path, fresh=fresh) as con:
             begin_run(con)
@@ -125,11 +132,24 @@ def run(
                 progress.note(f"loading {source.KIND}: {len(files)} file(s)")
                 source.load(con, files, report)
                 outcome.files += len(files)
-            finish(con, report)
+            finish(con, report, info)
             outcome.tables = table_counts(con)
     outcome.notes = report.notes
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+@contextmanager
+def _scratch_folder(db_path: Path) -> Iterator[str]:
+    """A temporary folder beside the warehouse (decompressed sources), removed after."""
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(prefix=".brainwh-scratch-", dir=db_path.parent)
+    except OSError as error:
+        raise UsageError(f"cannot write in {db_path.parent}: {error.strerror}",
+                         hint="choose a --db in a folder you can write to") from None
+    with scratch as folder:
+        yield folder
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

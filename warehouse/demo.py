@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
-from warehouse import db, progress
+from warehouse import config, db, progress
+from warehouse.errors import UsageError
 from warehouse.output import render_table
 from warehouse.query import run_query
 
@@ -77,18 +80,65 @@ ANSWERS: list[tuple[str, str]] = [
     ),
 ]
 
-HINT = ("next: brainwh sql \"select * from compare_composition('VIS', 'HIP', 'class')\" "
-        "--db {db}   (brainwh views lists every question)")
+BUILT_BY = ("built_by", "brainwh demo")  # in warehouse_info: the demo may replace this file
+NEXT_QUERY = "select * from compare_composition('VIS', 'HIP', 'class')"
+
+
+def _refuse_other_warehouses(db_path: Path) -> None:
+    """The demo replaces only a warehouse an earlier demo built (never a real build)."""
+    if not db_path.exists():
+        return
+    con = db.connect(db_path, read_only=True)  # refuses a file that is not a warehouse
+    try:
+        rows = con.execute("select value from warehouse_info where key = ?",
+                           [BUILT_BY[0]]).fetchall() if "warehouse_info" in db.table_names(
+            con) else []
+    finally:
+        con.close()
+    if rows != [(BUILT_BY[1],)]:
+        raise UsageError(f"{db_path} holds a warehouse `brainwh demo` did not build: the demo "
+                         "will not replace it",
+                         hint="give the demo its own file, e.g. `brainwh demo --db "
+                         "demo.duckdb`, or unset BRAINWH_DB")
+
+
+def _program() -> Path | None:
+    """The `brainwh` script being run, when typing plain `brainwh` would not find it."""
+    program = Path(sys.argv[0])
+    on_path = shutil.which("brainwh")
+    if program.name != "brainwh" or (on_path and Path(on_path).resolve() == program.resolve()):
+        return None
+    return program
+
+
+def _shown(path: Path) -> str:
+    inside = path.resolve().is_relative_to(Path.cwd().resolve())
+    return os.path.relpath(path.resolve()) if inside else str(path.resolve())
+
+
+def next_commands(db_path: Path) -> list[str]:
+    """The next commands, as the user can type them here: the `brainwh` being run (its path
+    when it is not on PATH, e.g. `.venv/bin/brainwh` after `make demo`), and --db unless it is
+    where every command looks by default."""
+    program = _program()
+    exe = _shown(program) if program else "brainwh"
+    db_part = "" if db_path == config.database_path() else f" --db {db_path}"
+    commands = [f'{exe} sql "{NEXT_QUERY}"{db_part}', f"{exe} views"]
+    if program and (program.parent / "activate").exists():
+        commands.append(f"(or `source {_shown(program.parent / 'activate')}` once, then type "
+                        "`brainwh ...`)")
+    return commands
 
 
 def run_demo(data: Path, *, scale: str, seed: int, db_path: Path) -> None:
     from ingest.sample import write_release
     from warehouse.build import run
 
+    _refuse_other_warehouses(db_path)
     release = data / f"sample-{scale}"
     progress.note(f"writing the {scale} sample release to {release}")
     write_release(release, scale=scale, seed=seed)
-    outcome = run(db_path, [str(release)], fresh=True)
+    outcome = run(db_path, [str(release)], fresh=True, info=dict([BUILT_BY]))
     progress.note(f"built {db_path} from {outcome.files} files in {outcome.seconds:.1f} s")
     con = db.connect(db_path, read_only=True)
     try:
@@ -97,4 +147,5 @@ def run_demo(data: Path, *, scale: str, seed: int, db_path: Path) -> None:
             sys.stdout.write(render_table(run_query(con, query)))
     finally:
         con.close()
-    sys.stdout.write("\n" + HINT.format(db=db_path) + "\n")
+    sys.stdout.write(f"\nThe warehouse is {db_path}. Next, try:\n")
+    sys.stdout.writelines(f"  {line}\n" for line in next_commands(db_path))

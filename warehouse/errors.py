@@ -15,7 +15,8 @@ class ExitCode(enum.IntEnum):
     DATA = 1  # bad input data or a failed query
     USAGE = 2
     LOCKED = 3  # database locked or busy
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM
 
 
 class BrainwhError(Exception):

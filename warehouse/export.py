@@ -5,6 +5,9 @@ local path or an `s3://` URI. The data is written under a temporary name and mov
 only when complete: a local file or folder is renamed over the old one; on S3 the objects are
 uploaded under a temporary prefix and then copied to their names (each object appears whole),
 and objects of an earlier export at the same place that this one did not write are removed.
+Only an earlier export is ever replaced (`warehouse.export_target`): a file or folder at --out
+holding anything else is refused before anything is written. Ctrl-C stops the export at once
+and leaves no temporary file.
 
 Each file's key-value metadata holds `brainwh.query`, `brainwh.release`,
 `brainwh.taxonomy_version`, `brainwh.components` (JSON: ABC directory -> version, e.g.
@@ -24,11 +27,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import click
 import duckdb
 
-from warehouse import __version__, config, db, progress
-from warehouse.errors import QueryError, UsageError
+from warehouse import __version__, config, db, export_target, progress
+from warehouse.errors import UsageError
+from warehouse.query import query_error
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CALL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*\(.*\)$", re.DOTALL)
@@ -74,6 +77,9 @@ def provenance(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
         "brainwh.query": query,
         "brainwh.release": distinct("release"),
         "brainwh.taxonomy_version": distinct("taxonomy_version"),
+        "brainwh.taxonomy_folder": ",".join(sorted({
+            f"{s['component']}/{s['version']}" for s in sources
+            if s.get("kind") == "taxonomy" and s.get("component") and s.get("version")})),
         "brainwh.components": json.dumps(
             {s["component"]: s["version"] for s in sources if s.get("component")}),
         "brainwh.sources": json.dumps(sources),
@@ -89,9 +95,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path,
     try:
         columns = con.sql(query).columns
     except duckdb.Error as error:
-        raise QueryError(f"query failed: {str(error).strip().splitlines()[0]}",
-                         hint="`brainwh views` lists the views; `brainwh status` the "
-                         "tables") from error
+        raise query_error(error) from error
     missing = [c for c in partition_by if c not in columns]
     if missing:
         raise UsageError(f"cannot partition by {', '.join(missing)}: not a column of the result",
@@ -105,24 +109,11 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path,
     try:
         (rows,) = con.execute(f"copy ({query}) to {_literal(str(target))} "
                               f"({', '.join(options)})").fetchone()
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
     except duckdb.Error as error:
-        raise QueryError(f"export failed: {str(error).strip().splitlines()[0]}") from error
+        raise query_error(error, "export failed") from error
     return rows
-
-
-def _replace_local(staged: Path, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if staged.is_file() and not out.is_dir():
-        os.replace(staged, out)
-        return
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(staged, out)
-    if old.is_dir():
-        shutil.rmtree(old)
-    elif old.exists():
-        old.unlink()
 
 
 def _publish_s3(staged: Path, out: str) -> None:
@@ -134,14 +125,12 @@ def _publish_s3(staged: Path, out: str) -> None:
     temporary = f"{parent}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
     files = [staged] if staged.is_file() else sorted(p for p in staged.rglob("*") if p.is_file())
     with explained(out):
+        previous = export_target.check_s3(fs, out, final, partitioned=staged.is_dir())
         written = []
         for path in files:
             relative = "" if staged.is_file() else "/" + path.relative_to(staged).as_posix()
             fs.put_file(str(path), temporary + relative)
             written.append(relative)
-        previous = set()
-        if staged.is_dir() and fs.exists(final):
-            previous = {p[len(final):] for p in fs.find(final)}
         for relative in written:
             fs.mv(temporary + relative, final + relative)
         for relative in previous - set(written):
@@ -152,48 +141,45 @@ def export(source: str, out: str, *, partition_by: tuple[str, ...] = (),
            db_path: Path | None = None) -> int:
     if "://" in out and not out.startswith(("s3://", "file://")):
         raise UsageError(f"cannot export to {out}", hint="give a local path or an s3:// URI")
+    local = None if out.startswith("s3://") else out.removeprefix("file://")
+    target = Path(local).expanduser() if local is not None else None
+    if target is not None:
+        export_target.check_local(local, target, partitioned=bool(partition_by))
     con = db.connect(config.database_path(db_path), read_only=True)
     try:
         query = query_for(con, source)
         metadata = provenance(con, query)
-        if out.startswith("s3://"):
-            with tempfile.TemporaryDirectory(prefix="brainwh-export-") as scratch:
-                staged = Path(scratch) / ("data" if partition_by else "data.parquet")
-                rows = write_parquet(con, query, staged, partition_by, metadata)
-                _publish_s3(staged, out)
-        else:
-            target = Path(out.removeprefix("file://")).expanduser()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            try:
-                rows = write_parquet(con, query, staged, partition_by, metadata)
-                _replace_local(staged, target)
-            finally:
-                if staged.is_dir():
-                    shutil.rmtree(staged, ignore_errors=True)
-                elif staged.exists():
-                    staged.unlink()
+        if target is None:
+            return db.run_interruptibly(
+                con, lambda: _export_to_s3(con, query, out, partition_by, metadata))
+        return db.run_interruptibly(
+            con, lambda: _export_locally(con, query, target, partition_by, metadata))
     finally:
         con.close()
+
+
+def _export_to_s3(con: duckdb.DuckDBPyConnection, query: str, out: str,
+                  partition_by: tuple[str, ...], metadata: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="brainwh-export-") as scratch:
+        staged = Path(scratch) / ("data" if partition_by else "data.parquet")
+        rows = write_parquet(con, query, staged, partition_by, metadata)
+        _publish_s3(staged, out)
     return rows
 
 
-@click.command("export")
-@click.argument("source", metavar="VIEW_OR_SQL")
-@click.option("--out", required=True, metavar="PATH_OR_URI",
-              help="a file (or, with --partition-by, a folder): local path or s3://bucket/key")
-@click.option("--partition-by", "partition_by", multiple=True, metavar="COL",
-              help="write a hive-partitioned folder, COL=value/ per value (repeatable)")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="warehouse file (default: $BRAINWH_DB, else ./brainwh.duckdb)")
-def export_command(source: str, out: str, partition_by: tuple[str, ...],
-                   db_path: Path | None) -> None:
-    """Export a view, table, table macro call or query as zstd Parquet.
-
-    Each file records the query, the warehouse's source versions (release, taxonomy
-    version, every loaded file) and the export time in its key-value metadata. The result
-    is written under a temporary name and moved into place only when complete.
-    """
-    rows = export(source, out, partition_by=partition_by, db_path=db_path)
-    progress.note(f"exported {rows:,} rows to {out}"
-                  + (f" (partitioned by {', '.join(partition_by)})" if partition_by else ""))
+def _export_locally(con: duckdb.DuckDBPyConnection, query: str, target: Path,
+                    partition_by: tuple[str, ...], metadata: dict[str, str]) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        rows = write_parquet(con, query, staged, partition_by, metadata)
+        left = export_target.replace_local(staged, target)
+    finally:
+        if staged.is_dir():
+            shutil.rmtree(staged, ignore_errors=True)  # our own temporary folder
+        elif staged.exists():
+            staged.unlink()
+    if left:
+        progress.note(f"note: kept {', '.join(map(str, left[:3]))}: not part of the earlier "
+                      "export it replaced")
+    return rows

@@ -1,17 +1,27 @@
-"""`brainwh sql`: ad-hoc SQL on a read-only connection, results in four formats."""
+"""`brainwh sql`: ad-hoc SQL on a read-only connection, results in four formats.
+
+The command itself is declared in `warehouse.cli`. A failed query keeps every line DuckDB
+wrote (its "Did you mean ...?", "Candidate bindings: ..." and "Candidate macros: ..." hints,
+the LINE and caret), then adds brainwh's hint when there is one.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
-import click
 import duckdb
 import pyarrow as pa
 
 from warehouse import config, db
 from warehouse.errors import QueryError, UsageError
-from warehouse.output import FORMATS, write_result
+from warehouse.output import destination, write_stream
+
+BATCH_ROWS = 65_536
+TEXT_COMPARED_WITH_NUMBER = re.compile(
+    r"Could not convert string '(?P<value>[^']*)' to \w+ when casting from source column "
+    r"(?P<column>\w+)")
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, object]:
@@ -31,42 +41,56 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, object]:
     return params
 
 
+def hint_for(message: str) -> str | None:
+    """What to do about a DuckDB error, when brainwh knows more than DuckDB said."""
+    if "read-only mode" in message:
+        return "the warehouse is opened read-only here: change it with `brainwh build`"
+    if "were not provided" in message or "Parameter argument/count mismatch" in message:
+        return "give each $name a value with --param name=value"
+    if match := TEXT_COMPARED_WITH_NUMBER.search(message):
+        column, value = match["column"], match["value"]
+        return (f"{column} is a text column (it holds values such as '{value}'): compare it "
+                f"with text, e.g. {column} = '5' or {column} in ('2/3', '5')")
+    if message.startswith(("Catalog Error", "Binder Error")):
+        return "`brainwh views` lists the views and macros; `brainwh status` the tables"
+    return None
+
+
+def query_error(error: duckdb.Error, what: str = "query failed") -> QueryError:
+    """A QueryError carrying all of DuckDB's message, and brainwh's hint after it."""
+    message = "\n".join(line.rstrip() for line in str(error).strip().splitlines())
+    return QueryError(f"{what}: {message}", hint=hint_for(message))
+
+
 def run_query(con: duckdb.DuckDBPyConnection, query: str,
               params: dict[str, object] | None = None) -> pa.Table:
+    """The whole result as an Arrow table (for small answers, such as the demo's)."""
     try:
         relation = con.sql(query, params=params or None)
         return relation.to_arrow_table() if relation is not None else pa.table({})
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
     except duckdb.Error as error:
-        first = str(error).strip().splitlines()[0]
-        if "read-only mode" in first:
-            hint = "the warehouse is opened read-only here: change it with `brainwh build`"
-        elif "were not provided" in first:
-            hint = "give each $name a value with --param name=value"
-        else:
-            hint = "`brainwh views` lists the views; `brainwh status` the tables"
-        raise QueryError(f"query failed: {first}", hint=hint) from error
+        raise query_error(error) from error
 
 
-@click.command("sql")
-@click.argument("query", required=False)
-@click.option("-f", "--file", "query_file", type=click.Path(exists=True, dir_okay=False,
-              allow_dash=True, path_type=Path),
-              help="read the query from a file ('-' or no QUERY: stdin)")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
-              show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="write to a file instead of stdout")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="bind $NAME in the query (repeatable); never interpolated")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="warehouse file (default: $BRAINWH_DB, else ./brainwh.duckdb)")
-def sql_command(query: str | None, query_file: Path | None, fmt: str, out: Path | None,
-                params: tuple[str, ...], db_path: Path | None) -> None:
-    """Run a SQL query against the warehouse (read-only) and print the result.
+def stream_query(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+                 fmt: str, out: Path | None, *, force: bool = False) -> int:
+    """Run `query` and write its result batch by batch; the number of rows."""
+    with destination(out, force=force) as sink:
+        try:
+            relation = con.sql(query, params=params or None)
+            reader = (relation.to_arrow_reader(BATCH_ROWS) if relation is not None
+                      else pa.table({}).to_reader())
+            return write_stream(reader, fmt, sink)
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except duckdb.Error as error:
+            raise query_error(error) from error
 
-    The query comes from the argument, from -f FILE, or from stdin. Parameters are bound:
-    `brainwh sql 'select * from composition where region_acronym = $r' --param r=MOp`.
-    """
+
+def read_query(query: str | None, query_file: Path | None) -> str:
+    """The query text: from QUERY, from `-f FILE` ('-' is stdin), or from stdin."""
     if query_file is not None and str(query_file) != "-":
         text = query_file.read_text()
     elif query_file is not None:
@@ -79,11 +103,17 @@ def sql_command(query: str | None, query_file: Path | None, fmt: str, out: Path 
         raise UsageError("no query given", hint="pass it as an argument, with -f FILE, or on stdin")
     if not text.strip():
         raise UsageError("the query is empty")
+    return text
+
+
+def run_sql(text: str, params: tuple[str, ...], fmt: str, out: Path | None,
+            db_path: Path | None, *, force: bool = False) -> None:
+    """`brainwh sql`: run `text` on a read-only connection and write the result."""
     if fmt == "parquet" and out is None and sys.stdout.isatty():
         raise UsageError("parquet is binary", hint="use --out FILE.parquet or redirect stdout")
+    bound = parse_params(params)
     con = db.connect(config.database_path(db_path), read_only=True)
     try:
-        table = run_query(con, text, parse_params(params))
+        db.run_interruptibly(con, lambda: stream_query(con, text, bound, fmt, out, force=force))
     finally:
         con.close()
-    write_result(table, fmt, out)

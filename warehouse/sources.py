@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ingest import discovery
 from warehouse import progress
-from warehouse.output import render_table, write_result
+from warehouse.output import write_stream
 
 COLUMNS = ("status", "kind", "table_name", "release", "dataset", "version", "files", "file",
            "reason")
@@ -55,14 +55,39 @@ def _common_folder(uris: list[str]) -> str:
     return (folder or "/") + "/..."
 
 
+def render_text(rows: list[dict]) -> str:
+    """One aligned line per row: status, what it is (or why not), its versions, the file."""
+    lines = []
+    for row in rows:
+        if row["status"] in ("load", "skipped") and row["kind"]:
+            what = f"{row['kind']} -> {row['table_name']}"
+        elif row["status"] == "manifest":
+            what = f"ABC release {row['release']}"
+        else:
+            what = row["reason"] or ""
+        versions = ", ".join(v for v in (
+            f"release {row['release']}" if row["release"] and row["status"] != "manifest"
+            else "", f"{row['dataset']} {row['version']}" if row["dataset"] else "") if v)
+        if row["status"] == "skipped" or row["status"] == "manifest":
+            versions = ", ".join(v for v in (versions, row["reason"] or "") if v)
+        count = f"{row['files']} files: " if row["files"] > 1 else ""
+        lines.append((row["status"], what, versions, count + row["file"]))
+    widths = [max([len(line[i]) for line in lines] + [0]) for i in range(3)]
+    text = "".join("  ".join(part.ljust(width) for part, width in zip(line[:3], widths,
+                                                                       strict=True))
+                   + "  " + line[3] + "\n" for line in lines)
+    return text + f"({len(rows)} row{'s' * (len(rows) != 1)})\n"
+
+
 def render_plan(plan: discovery.Plan, *, fmt: str, show_all: bool) -> None:
     rows = plan_rows(plan, show_all=show_all)
     table = pa.table({name: [row[name] for row in rows] for name in COLUMNS},
                      schema=pa.schema([(name, pa.int64() if name == "files" else pa.string())
                                        for name in COLUMNS]))
     if fmt == "table":
-        sys.stdout.write(render_table(table, max_rows=len(rows), max_width=120))
+        sys.stdout.write(render_text(rows))
     else:
-        write_result(table, fmt, None)
+        write_stream(table.to_reader(), fmt, sys.stdout.buffer)
+        sys.stdout.flush()
     for note in plan.notes:
         progress.note(f"note: {note}")

@@ -12,6 +12,38 @@ Header format (every line a `--` comment before the statement):
 
 The question and grain go into the catalog with COMMENT ON (so BI tools show them); each
 column's meaning goes onto the view's column.
+
+Checking a table macro's arguments (in SQL, so the DuckDB CLI, Python and every client of
+`brainwh serve` see the same error). The scalar macros `require_value(wanted, allowed, what,
+caller)`, `require_values(list, allowed, what, caller)`, `require_loaded(n_rows, what, how,
+caller)` and `require_samples(n, acronyms, caller)` return their argument or raise an error
+naming the caller, the bad value and the closest valid ones (`did_you_mean`: same but for
+case, else Jaro-Winkler similarity >= 0.8, and every allowed value when there are at most 12):
+"compare_composition: unknown level 'Class' (did you mean 'class'? expected one of ...)".
+A table macro uses them in three steps:
+
+    with checked as (          -- one row; every argument goes through a check
+        select require_value(at_level, ['class', 'subclass'], 'level', 'my_macro') as level_name,
+               require_value(a_region, k.regions, 'region', 'my_macro') as region_a
+        from (select list(acronym) as regions from structures) as k
+    ),
+    answer as (...)            -- the question, reading the checked values or the arguments
+    select * from answer
+    union all                  -- the guard: see below
+    select null::varchar, ...  -- one typed null per output column
+    from checked where hash(checked) * random() < 0
+    order by ...
+
+- `allowed` must be a list value or a column, never a subquery (the checks use lambdas, and
+  DuckDB refuses subqueries inside them): compute the list in a FROM clause as above.
+- The guard branch makes the checks run even when DuckDB can prove the answer empty from
+  statistics (asking for human structures in a mouse-only warehouse): it then drops the plan
+  branches that lead to the answer, checks included. A branch filtered on random() cannot be
+  proven empty, hashes every checked value (so none is pruned as unused) and never has a row.
+- `did_you_mean` has no subquery and no repeated expression, so inside the error branch of a
+  CASE it costs nothing until a value is wrong (DuckDB plans subqueries as joins and hoists
+  repeated expressions out of CASE branches, both evaluated on every call); each check costs
+  about 2 ms of planning.
 """
 
 from __future__ import annotations

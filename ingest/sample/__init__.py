@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, cell_types, manifest, microarray, ontology
+from ingest.sample import abc, abc_cache, cell_types, manifest, microarray, ontology
 
 SCALES = ("tiny", "small", "full")
 
@@ -20,9 +20,19 @@ GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, micr
                                manifest.write]
 
 
-def write_release(directory: Path, *, scale: str = "small", seed: int = 42) -> None:
+LAYOUTS = ("release", "abc-cache")
+
+
+def write_release(directory: Path, *, scale: str = "small", seed: int = 42,
+                  layout: str = "release") -> None:
+    """Every generator's files under `directory`; `layout="abc-cache"` then lays the ABC part
+    out as an abc_atlas_access cache (other datasets, older and newer manifests)."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
     directory.mkdir(parents=True, exist_ok=True)
     for generate in GENERATORS:
         generate(directory, scale, seed)
+    if layout == "abc-cache":
+        abc_cache.apply(directory)

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.tree import DOWNLOADS_MARKER
 from warehouse import progress
 from warehouse.errors import DataError
 from warehouse.remote.fs import explained
@@ -30,10 +31,21 @@ def cache_dir(option: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser()
 
 
+# Marks a folder of remote downloads, so that `brainwh build <cache>` (a folder that
+# `brainwh fetch` filled) does not read them a second time.
+MARKER = DOWNLOADS_MARKER
+
+
 def local_path(cache: Path, uri: str) -> Path:
     scheme, _, rest = uri.partition("://")
     parts = [p for p in rest.split("?")[0].split("/") if p not in ("", ".", "..")]
     return cache.joinpath(scheme.lower(), *parts)
+
+
+def _mark(cache: Path, uri: str) -> None:
+    folder = cache / uri.partition("://")[0].lower()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).touch()
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,7 @@ def fetch(fs, remote: Remote, cache: Path, *, listed_in: str | None = None) -> P
     """The local copy of `remote`, downloading (or finishing) it if needed. `listed_in` names
     the manifest that lists the file, for the error when it is not there."""
     local = local_path(cache, remote.uri)
+    _mark(cache, remote.uri)
     if _is_current(local, remote):
         progress.note(f"cached: {remote.uri}")
         return local
