@@ -8,8 +8,8 @@
 --   every other experiment's, over the 200 um voxels annotated with the given mouse structures
 --   or their descendants (the whole annotated brain when the list is empty), each pair over
 --   the voxels where both grids have data (-1 excluded). The seed is an experiment id, or a
---   gene symbol (case-insensitive): then its non-failed experiment with a grid, coronal first
---   (coronal grids cover both hemispheres), lowest id first.
+--   gene symbol: then its non-failed experiment with a grid, coronal first (coronal grids
+--   cover both hemispheres), lowest id first.
 -- grain: one row per non-failed experiment with a loaded grid, other than the seed, ordered by
 --   r (largest first)
 -- columns:
@@ -22,35 +22,44 @@
 --   seed_experiment_id  BIGINT   the seed experiment
 -- sources: ish_grid_slices, ish_grid_cell_stats (per-cell sums computed at load),
 --   ish_grid_voxels, ish_grid_cells, ish_grid_layout, ish_experiments, structures,
---   structure_ancestors; ish_slice_terms. Pure SQL.
+--   structure_ancestors; ish_slice_terms; require_value, require_values, require_loaded,
+--   require_structure_data (argument checks). Pure SQL.
 create or replace macro mouse_correlation_search(gene_or_experiment, structures) as table
-with problems as (
-    select string_agg(problem, '; ') as message
-    from (
-        select 'no mouse structure has the acronym ' || wanted as problem
-        from (select unnest(structures::varchar[]) as wanted)
-        where wanted not in (select acronym from structures where species = 'mouse')
-        union all
-        select 'no non-failed experiment with a loaded grid for '
-               || gene_or_experiment::varchar
-        where not exists (
-            select 1 from ish_experiments
-            where has_grid and not is_failed
-              and (experiment_id::varchar = gene_or_experiment::varchar
-                   or lower(gene_symbol) = lower(gene_or_experiment::varchar)))
-    )
+with known as (
+    select
+        coalesce((select list(acronym) from structures where species = 'mouse'), [])
+            as acronyms,
+        coalesce((select list(distinct seed_text) from (
+            select gene_symbol as seed_text from ish_experiments
+            where has_grid and not is_failed and gene_symbol is not null
+            union all
+            select experiment_id::varchar from ish_experiments
+            where has_grid and not is_failed)), []) as seeds
+),
+
+-- every argument checked: an error names the closest valid genes, ids and acronyms
+checked as (
+    select
+        require_loaded((select count(*) from ish_grids),
+            'Allen Mouse Brain Atlas 3-D expression grid data', 'brainwh ingest ish',
+            'mouse_correlation_search') as loaded,
+        require_value(gene_or_experiment::varchar, k.seeds,
+            'gene or experiment (non-failed, with a loaded grid)', 'mouse_correlation_search')
+            as seed_text,
+        case when len(structures) = 0 then []::varchar[]
+            else require_values(structures::varchar[], k.acronyms, 'structure (mouse acronym)',
+                'mouse_correlation_search') end as within_list
+    from known as k
 ),
 
 seed as (
-    select experiment_id
-    from ish_experiments
-    where has_grid and not is_failed
-      and (experiment_id::varchar = gene_or_experiment::varchar
-           or lower(gene_symbol) = lower(gene_or_experiment::varchar))
-      and coalesce((select error('mouse_correlation_search: ' || message) from problems
-                    where message is not null), true)
-    order by experiment_id::varchar = gene_or_experiment::varchar desc, plane = 'coronal' desc,
-             experiment_id
+    select e.experiment_id
+    from ish_experiments as e
+    cross join checked as c
+    where e.has_grid and not e.is_failed and c.loaded
+      and (e.experiment_id::varchar = c.seed_text or e.gene_symbol = c.seed_text)
+    order by e.experiment_id::varchar = c.seed_text desc, e.plane = 'coronal' desc,
+             e.experiment_id
     limit 1
 ),
 
@@ -58,14 +67,16 @@ seed as (
 domain_cells as (
     select
         c.cell,
-        len(structures) = 0
-            or coalesce(bool_or(list_contains(structures::varchar[], s.acronym)), false) as in_domain
+        len(k.within_list) = 0
+            or coalesce(bool_or(list_contains(k.within_list, s.acronym)), false) as in_domain
     from ish_grid_cells as c
+    cross join checked as k
     left join structure_ancestors as a on a.species = 'mouse' and a.structure_id = c.structure_id
     left join structures as s on s.species = 'mouse' and s.structure_id = a.ancestor_id
-    group by c.cell
+    group by c.cell, k.within_list
 ),
 
+-- a domain without annotated voxels is an error, not a column of nulls
 seed_cells as (
     select
         d.cell,
@@ -74,7 +85,14 @@ seed_cells as (
         g.sums[d.cell] as sums
     from domain_cells as d
     cross join ish_grid_cell_stats as g
-    where g.experiment_id = (select experiment_id from seed)
+    cross join (
+        select require_structure_data(
+            case when len(any_value(k.within_list)) = 0 then 1
+                else count(*) filter (where d.in_domain) end,
+            structures, 'annotated grid voxel', 'mouse_correlation_search') as n
+        from domain_cells as d cross join checked as k
+    ) as present
+    where g.experiment_id = (select experiment_id from seed) and present.n > 0
 ),
 
 -- the seed's mean over its valid voxels in the domain: its values are centered on it, which

@@ -24,45 +24,54 @@
 --   n_target_voxels     BIGINT   target voxels with data
 --   n_contrast_voxels   BIGINT   contrast voxels with data
 -- sources: ish_grid_cell_stats (per-cell counts and sums of each grid, computed at load),
---   ish_grid_cells, ish_experiments, structures, structure_ancestors. Pure SQL.
+--   ish_grid_cells, ish_experiments, structures, structure_ancestors; require_values,
+--   require_loaded, require_structure_data (argument checks). Pure SQL.
 create or replace macro mouse_differential_search(target_acronyms, contrast_acronyms) as table
-with problems as (
-    select string_agg(problem, '; ') as message
-    from (
-        select 'no mouse structure has the acronym ' || wanted as problem
-        from (select unnest(target_acronyms::varchar[] || contrast_acronyms::varchar[])
-                     as wanted)
-        where wanted not in (select acronym from structures where species = 'mouse')
-        union all
-        select 'give at least one target and one contrast structure'
-        where len(target_acronyms) = 0 or len(contrast_acronyms) = 0
-        union all
-        select 'no 3-D expression grids are loaded (use mouse_differential_search_unionize, '
-               || 'or load the grids: brainwh fetch ish)'
-        where not exists (select 1 from ish_grid_cell_stats)
-    )
+with known as (
+    select coalesce((select list(acronym) from structures where species = 'mouse'), [])
+        as acronyms
+),
+
+-- every argument checked: an error names the closest valid acronyms
+checked as (
+    select
+        require_values(target_acronyms, k.acronyms, 'target structure (mouse acronym)',
+            'mouse_differential_search') as target_list,
+        require_values(contrast_acronyms, k.acronyms, 'contrast structure (mouse acronym)',
+            'mouse_differential_search') as contrast_list,
+        require_loaded((select count(*) from ish_grid_cell_stats),
+            'Allen Mouse Brain Atlas 3-D expression grid data (for experiments without grids: '
+            || 'mouse_differential_search_unionize)', 'brainwh ingest ish',
+            'mouse_differential_search') as loaded
+    from known as k
 ),
 
 sides as (
     select
         c.cell,
-        coalesce(bool_or(list_contains(target_acronyms::varchar[], s.acronym)), false)
-            as in_target,
-        coalesce(bool_or(list_contains(contrast_acronyms::varchar[], s.acronym)), false)
-            as in_contrast
+        c.n_voxels,
+        coalesce(bool_or(list_contains(k.target_list, s.acronym)), false) as in_target,
+        coalesce(bool_or(list_contains(k.contrast_list, s.acronym)), false) as in_contrast
     from ish_grid_cells as c
+    cross join checked as k
     left join structure_ancestors as a on a.species = 'mouse' and a.structure_id = c.structure_id
     left join structures as s on s.species = 'mouse' and s.structure_id = a.ancestor_id
-    group by c.cell
+    where k.loaded
+    group by c.cell, c.n_voxels
 ),
 
+-- a side without annotated voxels is an error, not a column of nulls
 masks as (
     select
         list(in_target::int::double order by cell) as target_mask,
-        list(in_contrast::int::double order by cell) as contrast_mask
+        list(in_contrast::int::double order by cell) as contrast_mask,
+        require_structure_data(coalesce(sum(n_voxels) filter (where in_target), 0),
+            target_acronyms, 'annotated grid voxel', 'mouse_differential_search target')
+            as n_t,
+        require_structure_data(coalesce(sum(n_voxels) filter (where in_contrast), 0),
+            contrast_acronyms, 'annotated grid voxel', 'mouse_differential_search contrast')
+            as n_c
     from sides
-    where coalesce((select error('mouse_differential_search: ' || message) from problems
-                    where message is not null), true)
 ),
 
 totals as (
@@ -74,6 +83,7 @@ totals as (
         list_inner_product(g.n_valid::double[], m.contrast_mask) as contrast_n
     from ish_grid_cell_stats as g
     cross join masks as m
+    where m.n_t > 0 and m.n_c > 0
 ),
 
 means as (

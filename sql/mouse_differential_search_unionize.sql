@@ -20,33 +20,37 @@
 --   target_pixels      DOUBLE   pixels summed on the target side
 --   contrast_pixels    DOUBLE   pixels summed on the contrast side
 -- sources: ish_structure_expression (StructureUnionize), ish_experiments, structures,
---   structure_ancestors. Pure SQL.
+--   structure_ancestors; require_values, require_loaded, require_structure_data (argument
+--   checks). Pure SQL.
 create or replace macro mouse_differential_search_unionize(target_acronyms, contrast_acronyms)
 as table
-with problems as (
-    select string_agg(problem, '; ') as message
-    from (
-        select 'no mouse structure has the acronym ' || wanted as problem
-        from (select unnest(target_acronyms::varchar[] || contrast_acronyms::varchar[])
-                     as wanted)
-        where wanted not in (select acronym from structures where species = 'mouse')
-        union all
-        select 'give at least one target and one contrast structure'
-        where len(target_acronyms) = 0 or len(contrast_acronyms) = 0
-    )
+with known as (
+    select coalesce((select list(acronym) from structures where species = 'mouse'), [])
+        as acronyms
+),
+
+-- every argument checked: an error names the closest valid acronyms
+checked as (
+    select
+        require_values(target_acronyms, k.acronyms, 'target structure (mouse acronym)',
+            'mouse_differential_search_unionize') as target_list,
+        require_values(contrast_acronyms, k.acronyms, 'contrast structure (mouse acronym)',
+            'mouse_differential_search_unionize') as contrast_list,
+        require_loaded((select count(*) from ish_structure_expression),
+            'Allen Mouse Brain Atlas structure unionize data', 'brainwh ingest ish',
+            'mouse_differential_search_unionize') as loaded
+    from known as k
 ),
 
 chosen as (
     select
         s.structure_id,
-        list_contains(target_acronyms::varchar[], s.acronym) as is_target,
-        list_contains(contrast_acronyms::varchar[], s.acronym) as is_contrast
+        list_contains(k.target_list, s.acronym) as is_target,
+        list_contains(k.contrast_list, s.acronym) as is_contrast
     from structures as s
-    where s.species = 'mouse' and s.graph_id = 1
-      and (list_contains(target_acronyms::varchar[], s.acronym)
-           or list_contains(contrast_acronyms::varchar[], s.acronym))
-      and coalesce((select error('mouse_differential_search_unionize: ' || message)
-                    from problems where message is not null), true)
+    cross join checked as k
+    where s.species = 'mouse' and s.graph_id = 1 and k.loaded
+      and (list_contains(k.target_list, s.acronym) or list_contains(k.contrast_list, s.acronym))
 ),
 
 -- per side, the chosen structures not below another chosen structure of that side
@@ -66,18 +70,35 @@ tops as (
         where a.species = 'mouse' and a.structure_id = c.structure_id and a.distance > 0)
 ),
 
-totals as (
-    select
-        u.experiment_id,
-        sum(u.expression_energy * u.sum_pixels) filter (where t.side = 'target')
-            as target_intensity,
-        sum(u.sum_pixels) filter (where t.side = 'target') as target_pixels,
-        sum(u.expression_energy * u.sum_pixels) filter (where t.side = 'contrast')
-            as contrast_intensity,
-        sum(u.sum_pixels) filter (where t.side = 'contrast') as contrast_pixels
+rows as (
+    select u.experiment_id, u.expression_energy, u.sum_pixels, t.side
     from ish_structure_expression as u
     join tops as t on t.structure_id = u.structure_id
-    group by u.experiment_id
+),
+
+-- a side without unionize rows is an error, not a column of nulls
+present as (
+    select
+        require_structure_data(count(*) filter (where side = 'target'), target_acronyms,
+            'StructureUnionize row', 'mouse_differential_search_unionize target') as n_t,
+        require_structure_data(count(*) filter (where side = 'contrast'), contrast_acronyms,
+            'StructureUnionize row', 'mouse_differential_search_unionize contrast') as n_c
+    from rows
+),
+
+totals as (
+    select
+        r.experiment_id,
+        sum(r.expression_energy * r.sum_pixels) filter (where r.side = 'target')
+            as target_intensity,
+        sum(r.sum_pixels) filter (where r.side = 'target') as target_pixels,
+        sum(r.expression_energy * r.sum_pixels) filter (where r.side = 'contrast')
+            as contrast_intensity,
+        sum(r.sum_pixels) filter (where r.side = 'contrast') as contrast_pixels
+    from rows as r
+    cross join present as p
+    where p.n_t > 0 and p.n_c > 0
+    group by r.experiment_id
 ),
 
 means as (

@@ -5,8 +5,8 @@
 --   where energy > 5 order by energy desc limit 20
 -- question: One experiment's 3-D expression grid, voxel by voxel (67 x 41 x 58 voxels of
 --   200 um): its energy (-1 = no data) and the structure annotated there. The experiment is an
---   id, or a gene symbol (case-insensitive): then its non-failed experiment with a grid,
---   coronal first, lowest id first.
+--   id, or a gene symbol: then its non-failed experiment with a grid, coronal first, lowest
+--   id first.
 -- grain: one row per voxel of the grid (159,326), in raw file order
 -- columns:
 --   experiment_id      BIGINT   SectionDataSet id
@@ -17,31 +17,44 @@
 --   structure_id       BIGINT   the finest structure annotated there (null outside the brain)
 --   structure_acronym  VARCHAR  its acronym
 --   energy             FLOAT    the grid's value (-1 = no data)
--- sources: ish_grid_slices, ish_grids, ish_grid_voxels, ish_experiments, structures
+-- sources: ish_grid_slices, ish_grids, ish_grid_voxels, ish_experiments, structures;
+--   require_value, require_loaded (argument checks)
 create or replace macro mouse_grid(gene_or_experiment) as table
-with chosen as (
-    select experiment_id
-    from ish_experiments
-    where has_grid
-      and (experiment_id::varchar = gene_or_experiment::varchar
-           or (lower(gene_symbol) = lower(gene_or_experiment::varchar) and not is_failed))
-    order by experiment_id::varchar = gene_or_experiment::varchar desc, plane = 'coronal' desc,
-             experiment_id
-    limit 1
+with known as (
+    select coalesce((select list(distinct seed_text) from (
+        select gene_symbol as seed_text from ish_experiments
+        where has_grid and not is_failed and gene_symbol is not null
+        union all
+        select experiment_id::varchar from ish_experiments where has_grid)), []) as seeds
 ),
 
 checked as (
-    select coalesce(
-        (select experiment_id from chosen),
-        error('mouse_grid: no experiment with a loaded grid for '
-              || gene_or_experiment::varchar)) as experiment_id
+    select
+        require_loaded((select count(*) from ish_grids),
+            'Allen Mouse Brain Atlas 3-D expression grid data', 'brainwh ingest ish',
+            'mouse_grid') as loaded,
+        require_value(gene_or_experiment::varchar, k.seeds,
+            'gene or experiment (with a loaded grid)', 'mouse_grid') as seed_text
+    from known as k
+),
+
+chosen as (
+    select e.experiment_id
+    from ish_experiments as e
+    cross join checked as c
+    where e.has_grid and c.loaded
+      and (e.experiment_id::varchar = c.seed_text
+           or (e.gene_symbol = c.seed_text and not e.is_failed))
+    order by e.experiment_id::varchar = c.seed_text desc, e.plane = 'coronal' desc,
+             e.experiment_id
+    limit 1
 ),
 
 brain as (
     select v.voxel_index, v.structure_id, s.energy[v.slice_position] as energy
     from ish_grid_slices as s
     join ish_grid_voxels as v on v.slice = s.slice
-    where s.experiment_id = (select experiment_id from checked)
+    where s.experiment_id = (select experiment_id from chosen)
 ),
 
 outside_voxels as (
@@ -53,7 +66,7 @@ outside_voxels as (
 outside_values as (
     select generate_subscripts(g.outside, 1) as k, unnest(g.outside) as energy
     from ish_grids as g
-    where g.experiment_id = (select experiment_id from checked)
+    where g.experiment_id = (select experiment_id from chosen)
 ),
 
 outside as (
@@ -63,7 +76,7 @@ outside as (
 )
 
 select
-    (select experiment_id from checked) as experiment_id,
+    (select experiment_id from chosen) as experiment_id,
     x.voxel_index,
     x.voxel_index % 67 as ap,
     (x.voxel_index // 67) % 41 as dv,
