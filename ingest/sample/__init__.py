@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, abc_cache, cell_types, manifest, microarray, ontology
+from ingest.sample import abc, abc_cache, cell_types, ish, manifest, microarray, ontology
 
 SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
 GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, microarray.write,
-                               manifest.write]
+                               ish.write, manifest.write]
 
 
 LAYOUTS = ("release", "abc-cache")
