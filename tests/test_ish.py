@@ -239,3 +239,50 @@ def test_bad_arguments_raise_in_sql(db, sql, fragments):
             query(db, sql.replace("select *", f"select {select}"))
         for fragment in fragments:
             assert fragment in str(raised.value), (fragment, str(raised.value))
+
+
+# ------------------------------------------------------------------ gene_expression_across
+
+@pytest.fixture(scope="module")
+def both(release, tmp_path_factory) -> Path:
+    """The ISH release and the hand-made AHBA release in one warehouse."""
+    from tests import ahba_release
+    from warehouse.build import run
+
+    ahba = ahba_release.write(tmp_path_factory.mktemp("ahba") / "ahba")
+    path = tmp_path_factory.mktemp("both") / "w.duckdb"
+    run(path, [str(release.root), str(ahba.root)], fresh=True)
+    return path
+
+
+def test_gene_expression_across_pairs_genes_and_structures(both):
+    rows = query(both, "select human_gene_symbol, structure_acronym, human_structure_acronym, "
+                 "mapping, ish_energy, ish_n_experiments, single_cell_expression, "
+                 "ahba_expression, ahba_n_samples from gene_expression_across "
+                 "where gene_symbol = 'Ppp1r1b'")
+    pairs = {(r[1], r[2]): r for r in rows}
+    assert {("STR", "Str"), ("CP", "Cd"), ("CP", "Pu"), ("CTX", "CX")} <= set(pairs)
+    assert all(r[0] == "PPP1R1B" and r[3] == "homologous" for r in pairs.values())
+    ish = dict(query(both, "select structure_acronym, mean_expression_energy from "
+                     "mouse_regional_expression where gene_symbol = 'Ppp1r1b'"))
+    for (mouse, human), row in pairs.items():
+        assert row[4] == pytest.approx(ish[mouse], rel=1e-12)
+        assert row[6] is None  # no single-cell expression loaded
+        expected = query(both, "select sum(mean_expression * n_samples) / sum(n_samples), "
+                         "sum(n_samples) from regional_expression where gene_symbol = "
+                         "'PPP1R1B' and structure_acronym = ?", [human])[0]
+        assert row[7] == pytest.approx(expected[0], rel=1e-12) and row[8] == expected[1]
+    # a gene AHBA does not have: its human columns are empty
+    pvalb = query(both, "select human_gene_symbol, ahba_expression from gene_expression_across "
+                  "where gene_symbol = 'Pvalb' and structure_acronym = 'STR'")
+    assert pvalb == [(None, None)]
+
+
+def test_same_acronyms_pair_only_when_the_names_agree(both):
+    mapped = {(a, m) for a, m in query(both, "select distinct structure_acronym, mapping "
+                                            "from gene_expression_across")}
+    # both ontologies have an SS: mouse somatosensory areas, human sulci & spaces
+    assert query(both, "select count(distinct species) from structures where acronym = 'SS'"
+                 ) == [(2,)]
+    assert ("SSp", "same acronym") not in mapped and ("SS", "same acronym") not in mapped
+    assert ("STR", "homologous") in mapped and ("grey", "homologous") in mapped
