@@ -177,8 +177,9 @@ def check(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> None:
         if measure == "expression_density":
             bad += f" or {measure} > 1.000001"
         if con.execute(f"select 1 from {STAGE} where {bad} limit 1").fetchone():
-            where, row = _place(con, bad, labels)
-            value = row[3 + list(TYPES).index(measure)]
+            where, _row = _place(con, bad, labels)
+            (value,) = con.execute(f"select {measure} from {STAGE} where {bad} "
+                                   "order by file, position limit 1").fetchone()
             limit = "between 0 and 1" if measure == "expression_density" else "0 or more"
             raise _at(where, measure, f"expected a number {limit}, found {value!r}")
 
