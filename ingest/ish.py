@@ -26,7 +26,7 @@ from ingest.probe import Probe
 KIND = "ish"
 TABLES = {"section_data_sets": "ish_experiments", "genes": "ish_genes",
           "unionizes": "ish_structure_expression", "grid_annotation": "ish_grid_voxels",
-          "grid": "ish_grid_slices"}
+          "grid": "ish_grids"}
 ABC_FILES: dict[str, str] = {}
 NAMES = {"*gridAnnotation.zip": "grid_annotation", "SectionDataSet*.json": "section_data_sets",
          "StructureUnionize*.json": "unionizes", "Gene*.json": "genes"}

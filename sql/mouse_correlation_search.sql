@@ -20,10 +20,11 @@
 --                                or a constant grid)
 --   n_voxels            BIGINT   voxels both grids have data in, within the structures
 --   seed_experiment_id  BIGINT   the seed experiment
--- sources: ish_grid_slices, ish_grid_cell_stats (per-cell sums computed at load),
---   ish_grid_voxels, ish_grid_cells, ish_grid_layout, ish_experiments, structures,
---   structure_ancestors; ish_slice_terms; require_value, require_values, require_loaded,
---   require_structure_data (argument checks). Pure SQL.
+-- sources: ish_grids (16 fixed-size columns of each grid's brain voxels), ish_grid_cell_stats
+--   (per-cell counts and sums, computed at load), ish_grid_missing, ish_grid_voxels,
+--   ish_grid_cells, ish_experiments, structures, structure_ancestors; ish_slice_terms;
+--   require_value, require_values, require_loaded, require_structure_data (argument checks).
+--   Pure SQL.
 create or replace macro mouse_correlation_search(gene_or_experiment, structures) as table
 with known as (
     select
@@ -52,7 +53,7 @@ checked as (
     from known as k
 ),
 
-seed as (
+seed as materialized (
     select e.experiment_id
     from ish_experiments as e
     cross join checked as c
@@ -63,7 +64,7 @@ seed as (
     limit 1
 ),
 
--- each cell (structure x side) in the domain or not, and the seed's statistics there
+-- each cell (structure x side) in the domain or not
 domain_cells as (
     select
         c.cell,
@@ -76,8 +77,9 @@ domain_cells as (
     group by c.cell, k.within_list
 ),
 
--- a domain without annotated voxels is an error, not a column of nulls
-seed_cells as (
+-- a domain without annotated voxels is an error, not a column of nulls; the seed's counts and
+-- sums per cell
+seed_cells as materialized (
     select
         d.cell,
         d.in_domain,
@@ -95,176 +97,195 @@ seed_cells as (
     where g.experiment_id = (select experiment_id from seed) and present.n > 0
 ),
 
--- the seed's mean over its valid voxels in the domain: its values are centered on it, which
--- keeps the sums of products well conditioned (r does not change)
-center as (
+-- the seed's mean over its voxels with data in the domain: its values are centered on it, which
+-- keeps the float sums of products well conditioned (r does not change)
+center as materialized (
     select coalesce(sum(sums) filter (where in_domain) / sum(n_valid) filter (where in_domain),
                     0) as m
     from seed_cells
 ),
 
-seed_voxels as (
+-- the seed at every brain position: x = its centered value where it has data in the domain
+-- (0 elsewhere); excepted = it misses the voxel though it has data elsewhere in the voxel's cell
+seed_voxels as materialized (
     select
-        sl.slice,
-        sl.position,
-        sl.value,
-        coalesce(c.in_domain, false) as in_d,
-        coalesce(c.n_valid > 0, false) as covered,
-        v.cell
-    from (
-        select s.slice, generate_subscripts(s.energy, 1) as position, unnest(s.energy) as value
-        from ish_grid_slices as s
-        where s.experiment_id = (select experiment_id from seed)
-    ) as sl
-    left join ish_grid_voxels as v on v.slice = sl.slice and v.slice_position = sl.position
-    left join seed_cells as c on c.cell = v.cell
-),
-
--- per slice, constant lists: xd = centered seed value where the seed has data in the domain
--- (0 elsewhere), x2d its square, vd = 1 there, ed = 1 where the seed misses a voxel of a
--- domain cell it has data in, se = those positions
-seed_slices as materialized (
-    select
-        slice,
-        list(case when in_d and value >= 0 then value - m else 0 end::double
-             order by position) as xd,
-        list(case when in_d and value >= 0 then (value - m) * (value - m) else 0 end::double
-             order by position) as x2d,
-        list(case when in_d and value >= 0 then 1 else 0 end::double order by position) as vd,
-        list(case when in_d and value < 0 and covered then 1 else 0 end::double
-             order by position) as ed,
-        coalesce(list(position order by position)
-                 filter (where in_d and value < 0 and covered), []) as se
-    from seed_voxels
-    cross join center
-    group by slice
-),
-
--- per cell, what the seed contributes: valid domain voxels, their centered sums, missing ones
-seed_cell_sums as materialized (
-    select
-        list(coalesce(vd, 0) order by cell) as csv,
-        list(coalesce(x, 0) order by cell) as csx,
-        list(coalesce(x2, 0) order by cell) as csx2,
-        list(coalesce(e, 0) order by cell) as cse,
-        list(case when in_d and covered then 1 else 0 end::double order by cell) as dcov,
-        coalesce(sum(e), 0) as total_cse,
-        coalesce(sum(x), 0) as total_csx
+        v.position,
+        v.slice,
+        v.slice_position,
+        v.cell,
+        coalesce(c.in_domain, false) and x.value >= 0 as counted,
+        coalesce(c.in_domain, false) and x.value < 0 and c.n_valid > 0 as excepted,
+        case when coalesce(c.in_domain, false) and x.value >= 0 then x.value - m.m else 0 end
+            as x
     from (
         select
-            c.cell,
-            bool_or(v.in_d) as in_d,
-            bool_or(v.covered) as covered,
-            sum(case when v.in_d and v.value >= 0 then 1 else 0 end)::double as vd,
-            sum(case when v.in_d and v.value >= 0 then v.value - m else 0 end) as x,
-            sum(case when v.in_d and v.value >= 0 then (v.value - m) * (v.value - m) else 0 end)
-                as x2,
-            sum(case when v.in_d and v.value < 0 and v.covered then 1 else 0 end)::double as e
-        from ish_grid_cells as c
-        left join seed_voxels as v on v.cell = c.cell
-        cross join center
-        group by c.cell
+            generate_subscripts(values, 1) as position,
+            unnest(values) as value
+        from (
+            select flatten([s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15])
+                as values
+            from ish_grids
+            where experiment_id = (select experiment_id from seed)
+        )
+    ) as x
+    join ish_grid_voxels as v on v.position = x.position
+    left join seed_cells as c on c.cell = v.cell
+    cross join center as m
+),
+
+-- the seed as constants, one per column of ish_grids (read once, never copied per row)
+seed_row as materialized (
+    select
+        list(x order by position) filter (where slice = 0)::float[4096] as x00,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 0 and excepted), []) as se00,
+        list(x order by position) filter (where slice = 1)::float[4096] as x01,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 1 and excepted), []) as se01,
+        list(x order by position) filter (where slice = 2)::float[4096] as x02,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 2 and excepted), []) as se02,
+        list(x order by position) filter (where slice = 3)::float[4096] as x03,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 3 and excepted), []) as se03,
+        list(x order by position) filter (where slice = 4)::float[4096] as x04,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 4 and excepted), []) as se04,
+        list(x order by position) filter (where slice = 5)::float[4096] as x05,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 5 and excepted), []) as se05,
+        list(x order by position) filter (where slice = 6)::float[4096] as x06,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 6 and excepted), []) as se06,
+        list(x order by position) filter (where slice = 7)::float[4096] as x07,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 7 and excepted), []) as se07,
+        list(x order by position) filter (where slice = 8)::float[4096] as x08,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 8 and excepted), []) as se08,
+        list(x order by position) filter (where slice = 9)::float[4096] as x09,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 9 and excepted), []) as se09,
+        list(x order by position) filter (where slice = 10)::float[4096] as x10,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 10 and excepted), []) as se10,
+        list(x order by position) filter (where slice = 11)::float[4096] as x11,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 11 and excepted), []) as se11,
+        list(x order by position) filter (where slice = 12)::float[4096] as x12,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 12 and excepted), []) as se12,
+        list(x order by position) filter (where slice = 13)::float[4096] as x13,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 13 and excepted), []) as se13,
+        list(x order by position) filter (where slice = 14)::float[4096] as x14,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 14 and excepted), []) as se14,
+        list(x order by position) filter (where slice = 15)::float[4096] as x15,
+        coalesce(list(slice_position order by position)
+                 filter (where slice = 15 and excepted), []) as se15
+    from (
+        select v.position, v.slice, v.slice_position, v.x, v.excepted
+        from seed_voxels as v
+        union all  -- the padding after the last brain voxel
+        select p, (p - 1) // 4096, (p - 1) % 4096 + 1, 0.0, false
+        from range((select max(position) + 1 from ish_grid_voxels), 65537) as t(p)
     )
 ),
 
--- each experiment's slices against the seed's, one branch per slice (the seed's lists are
--- constants there, read once); 16 slices (ingest.mouse_ish.schema.SLICES)
-slice_terms as (
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 0)
-    where g.slice = 0
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 1)
-    where g.slice = 1
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 2)
-    where g.slice = 2
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 3)
-    where g.slice = 3
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 4)
-    where g.slice = 4
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 5)
-    where g.slice = 5
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 6)
-    where g.slice = 6
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 7)
-    where g.slice = 7
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 8)
-    where g.slice = 8
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 9)
-    where g.slice = 9
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 10)
-    where g.slice = 10
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 11)
-    where g.slice = 11
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 12)
-    where g.slice = 12
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 13)
-    where g.slice = 13
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 14)
-    where g.slice = 14
-    union all
-    select experiment_id, ish_slice_terms(energy, missing, xd, x2d, vd, ed, se) as t
-    from ish_grid_slices as g, (select xd, x2d, vd, ed, se from seed_slices where slice = 15)
-    where g.slice = 15
+-- per cell, what the seed contributes: voxels with data in the domain, their centered sums and
+-- squares, the voxels it misses in cells it has data in, and whether the cell counts at all
+seed_cell_sums as materialized (
+    select
+        list(n order by cell) as csv,
+        list(x order by cell) as csx,
+        list(x2 order by cell) as csx2,
+        list(e order by cell) as cse,
+        list(case when in_d and covered then 1 else 0 end::double order by cell) as dcov,
+        sum(e) as total_cse,
+        sum(x) as total_csx
+    from (
+        select
+            c.cell,
+            c.in_domain as in_d,
+            c.n_valid > 0 as covered,
+            count(*) filter (where v.counted)::double as n,
+            coalesce(sum(v.x), 0) as x,
+            coalesce(sum(v.x * v.x), 0) as x2,
+            count(*) filter (where v.excepted)::double as e
+        from seed_cells as c
+        join seed_voxels as v on v.cell = c.cell
+        group by c.cell, c.in_domain, c.n_valid
+    )
 ),
 
+-- every grid against the seed: one product per column, and the grid's values where the seed
+-- misses voxels
 per_experiment as (
     select
         experiment_id,
-        sum(t.dot) as dot,
-        sum(t.gsum) as gsum,
-        sum(t.gsq) as gsq,
-        sum(t.gv) as gv,
-        sum(t.gx) as gx,
-        sum(t.gx2) as gx2,
-        sum(t.ge) as ge
-    from slice_terms
-    group by experiment_id
+        list_sum(list_transform(t, lambda z: z.dot)) as dot,
+        list_sum(list_transform(t, lambda z: z.gsum)) as gsum,
+        list_sum(list_transform(t, lambda z: z.gsq)) as gsq
+    from (
+        select
+            g.experiment_id,
+            [
+            ish_slice_terms(g.s00, s.x00, s.se00),
+            ish_slice_terms(g.s01, s.x01, s.se01),
+            ish_slice_terms(g.s02, s.x02, s.se02),
+            ish_slice_terms(g.s03, s.x03, s.se03),
+            ish_slice_terms(g.s04, s.x04, s.se04),
+            ish_slice_terms(g.s05, s.x05, s.se05),
+            ish_slice_terms(g.s06, s.x06, s.se06),
+            ish_slice_terms(g.s07, s.x07, s.se07),
+            ish_slice_terms(g.s08, s.x08, s.se08),
+            ish_slice_terms(g.s09, s.x09, s.se09),
+            ish_slice_terms(g.s10, s.x10, s.se10),
+            ish_slice_terms(g.s11, s.x11, s.se11),
+            ish_slice_terms(g.s12, s.x12, s.se12),
+            ish_slice_terms(g.s13, s.x13, s.se13),
+            ish_slice_terms(g.s14, s.x14, s.se14),
+            ish_slice_terms(g.s15, s.x15, s.se15)
+            ] as t
+        from ish_grids as g
+        cross join seed_row as s
+    )
 ),
 
--- the pairwise sums over the voxels both have data in (derivation: README, "Allen Mouse Brain
--- Atlas"); covered = the experiment's cells that have data (1) or not (0)
+-- the seed where each grid misses voxels (inside cells the grid has data in): the few
+-- positions of ish_grid_missing in the domain
+missing_terms as (
+    select
+        m.experiment_id,
+        count(*) filter (where v.counted)::double as gv,
+        coalesce(sum(v.x), 0) as gx,
+        coalesce(sum(v.x * v.x), 0) as gx2,
+        count(*) filter (where v.excepted)::double as ge
+    from ish_grid_missing as m
+    join seed_voxels as v on v.position = m.position
+    where v.counted or v.excepted
+    group by m.experiment_id
+),
+
+-- the sums over the voxels both have data in (derivation: README, "Allen Mouse Brain Atlas");
+-- covered = the grid's cells that have data (1) or not (0)
 sums as (
     select
         p.experiment_id,
-        list_inner_product(g.covered, s.csv) - p.gv as n,
-        list_inner_product(g.covered, s.csx) - p.gx as sx,
-        list_inner_product(g.covered, s.csx2) - p.gx2 as sxx,
+        list_inner_product(g.covered, s.csv) - coalesce(t.gv, 0) as n,
+        list_inner_product(g.covered, s.csx) - coalesce(t.gx, 0) as sx,
+        list_inner_product(g.covered, s.csx2) - coalesce(t.gx2, 0) as sxx,
         list_inner_product(s.dcov, g.sums) - p.gsum
-            - (s.total_cse - list_inner_product(g.covered, s.cse)) - p.ge as sy,
+            - (s.total_cse - list_inner_product(g.covered, s.cse)) - coalesce(t.ge, 0) as sy,
         list_inner_product(s.dcov, g.sumsqs) - p.gsq
-            + (s.total_cse - list_inner_product(g.covered, s.cse)) + p.ge as syy,
-        p.dot + (s.total_csx - list_inner_product(g.covered, s.csx)) + p.gx as sxy
+            + (s.total_cse - list_inner_product(g.covered, s.cse)) + coalesce(t.ge, 0) as syy,
+        p.dot + (s.total_csx - list_inner_product(g.covered, s.csx)) + coalesce(t.gx, 0)
+            as sxy
     from per_experiment as p
     join ish_grid_cell_stats as g on g.experiment_id = p.experiment_id
     cross join seed_cell_sums as s
+    left join missing_terms as t on t.experiment_id = p.experiment_id
 )
 
 select

@@ -17,7 +17,7 @@
 --   structure_id       BIGINT   the finest structure annotated there (null outside the brain)
 --   structure_acronym  VARCHAR  its acronym
 --   energy             FLOAT    the grid's value (-1 = no data)
--- sources: ish_grid_slices, ish_grids, ish_grid_voxels, ish_experiments, structures;
+-- sources: ish_grids, ish_grid_voxels, ish_experiments, structures;
 --   require_value, require_loaded (argument checks)
 create or replace macro mouse_grid(gene_or_experiment) as table
 with known as (
@@ -51,10 +51,16 @@ chosen as (
 ),
 
 brain as (
-    select v.voxel_index, v.structure_id, s.energy[v.slice_position] as energy
-    from ish_grid_slices as s
-    join ish_grid_voxels as v on v.slice = s.slice
-    where s.experiment_id = (select experiment_id from chosen)
+    select v.voxel_index, v.structure_id, x.energy
+    from (
+        select generate_subscripts(values, 1) as position, unnest(values) as energy
+        from (
+            select flatten([s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15]) as values
+            from ish_grids
+            where experiment_id = (select experiment_id from chosen)
+        )
+    ) as x
+    join ish_grid_voxels as v on v.position = x.position
 ),
 
 outside_voxels as (

@@ -16,7 +16,7 @@ from tests.test_fetch import build_site, faults, fetch, running
 
 pytestmark = pytest.mark.slow
 ISH_TABLES = ("ish_experiments", "ish_genes", "ish_structure_expression", "ish_grids",
-              "ish_grid_slices", "ish_grid_voxels", "ish_regional_means")
+              "ish_grid_missing", "ish_grid_voxels", "ish_regional_means")
 
 
 @pytest.fixture(scope="module")

@@ -205,7 +205,8 @@ def test_correlation_search_matches_numpy(db, release, seed, structures):
         assert seed_got == seed_id
         assert (gene, plane) == (GENE_OF[experiment], PLANE_OF[experiment])
         assert n == expected[experiment][1]
-        assert r == pytest.approx(expected[experiment][0], abs=1e-9)
+        # the voxel products are summed in single precision, per 4,096 voxels (README)
+        assert r == pytest.approx(expected[experiment][0], abs=2e-5)
     rs = [row[3] for row in rows]
     assert rs == sorted(rs, reverse=True)
 

@@ -14,6 +14,8 @@ import pytest
 from tests import ish_release
 from tests.helpers import ingest_refused
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> tuple[Path, Path]:

@@ -3,14 +3,13 @@
 The annotation fixes the brain vector: its voxels (structure id > 0) ordered by the structure's
 place in the ontology (its `structure_id_path`, so that a structure and everything below it are
 one run), then by side of the midline, then by voxel index. Each (structure, side) run is a
-cell. Every grid is then cut to that order: its brain values in 16 slices, per cell the count,
-sum and sum of squares of its valid values, and the positions of -1 inside cells that have data
-elsewhere; the values outside the brain are kept as they are.
+cell. Every grid is then cut to that order: its brain values in 16 fixed-size columns, per cell
+the count, sum and sum of squares of its valid values, and the positions of -1 inside cells that
+have data elsewhere; the values outside the brain are kept as they are.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 
 import duckdb
@@ -19,8 +18,15 @@ import pyarrow as pa
 
 from ingest.ahba import arrays
 from ingest.base import SourceFile
-from ingest.mouse_ish.schema import GRID_SHAPE, GRID_VOXELS, MIDLINE_PLANE, SLICES
-from ingest.mouse_ish.volumes import Volume
+from ingest.mouse_ish.schema import (
+    GRID_SHAPE,
+    GRID_VOXELS,
+    MIDLINE_PLANE,
+    SLICE_COLUMNS,
+    SLICE_LENGTH,
+    SLICES,
+)
+from ingest.mouse_ish.volumes import ANNOTATION_HINT, Volume, read_grid
 from warehouse import progress
 from warehouse.errors import DataError
 
@@ -84,8 +90,12 @@ def build_layout(con: duckdb.DuckDBPyConnection, annotation: Volume) -> tuple[La
     key = rank[ids[brain]] * 2 + side[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     cell_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(brain)]))
+    if len(brain) > SLICES * SLICE_LENGTH:
+        raise DataError(f"the annotation has {len(brain):,} brain voxels; the grid layout holds "
+                        f"{SLICES * SLICE_LENGTH:,} (the P56 atlas annotates 62,529)",
+                        file=annotation.label, hint=ANNOTATION_HINT)
     outside = np.setdiff1d(np.arange(GRID_VOXELS), brain)
-    layout = Layout(brain, outside, starts, cell_of, -(-len(brain) // SLICES))
+    layout = Layout(brain, outside, starts, cell_of, SLICE_LENGTH)
     return layout, ids[brain]
 
 
@@ -137,11 +147,11 @@ def stored_layout(con: duckdb.DuckDBPyConnection) -> Layout | None:
 class Encoded:
     """A batch of grids cut to the layout."""
 
-    brain: np.ndarray  # (k, SLICES * slice_length) float32, -1 where no data and as padding
+    brain: np.ndarray  # (k, SLICES * SLICE_LENGTH) float32, -1 where no data and as padding
     n_valid: np.ndarray  # (k, cells) int32
     sums: np.ndarray  # (k, cells) float64
     sumsqs: np.ndarray
-    missing: list[list[np.ndarray]]  # per grid, per slice: 1-based slice positions
+    missing: list[np.ndarray]  # per grid: 1-based brain positions of -1 in cells with data
     outside: np.ndarray  # (k, outside voxels) float32
 
 
@@ -156,54 +166,59 @@ def encode(grids: np.ndarray, layout: Layout) -> Encoded:
     sums = np.add.reduceat(y, layout.cell_starts, axis=1)
     sumsqs = np.add.reduceat(y * y, layout.cell_starts, axis=1)
     missing_mask = ~valid & (n_valid > 0)[:, layout.cell_of]
-    missing = []
-    for row in missing_mask:
-        positions = np.flatnonzero(row)
-        where = positions // layout.slice_length
-        missing.append([(positions[where == s] % layout.slice_length + 1).astype(np.int32)
-                        for s in range(SLICES)])
+    missing = [(np.flatnonzero(row) + 1).astype(np.int32) for row in missing_mask]
     return Encoded(brain, n_valid, sums, sumsqs, missing, grids[:, layout.outside])
 
 
-def write_grids(con: duckdb.DuckDBPyConnection, grids: list[tuple[int, SourceFile, Volume]],
-                layout: Layout) -> None:
-    """Every grid, cut to the layout, in the grid tables (slices ordered by slice, then
-    experiment, so that a search reads each slice's rows together)."""
-    for table in ("ish_grid_slices", "ish_grid_cell_stats", "ish_grids"):
+def _arrays(values: np.ndarray, width: int) -> pa.FixedSizeListArray:
+    return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(values).ravel()),
+                                             width)
+
+
+def write_grids(con: duckdb.DuckDBPyConnection, grids: list[tuple[int, SourceFile]],
+                layout: Layout) -> set[str]:
+    """Every grid, read and cut to the layout a batch at a time, in the grid tables (one row
+    per grid, in id order; the missing voxels by position, so that a search reads the positions
+    it needs together). Returns the other volumes the zips held (not loaded)."""
+    for table in ("ish_grid_missing", "ish_grid_cell_stats", "ish_grids"):
         con.execute(f"delete from {table}")
     grids = sorted(grids, key=lambda g: g[0])
-    width = SLICES * layout.slice_length
-    missing: list[list[np.ndarray]] = []
-    with tempfile.TemporaryFile(prefix="brainwh-ish-") as spill, \
-            progress.bar("ISH grids", len(grids), "grids") as bar:
-        brains = np.memmap(spill, dtype=np.float32, mode="w+", shape=(max(len(grids), 1), width))
+    missing_positions, missing_ids = [], []
+    others: set[str] = set()
+    # one grid is a 256 KB row: DuckDB's 2,048-row chunks of them need more than the 1 GB that
+    # arrays.uncompressed allows, so the default memory limit stays
+    with progress.bar("ISH grids", len(grids), "grids") as bar:
         for start in range(0, len(grids), BATCH):
             batch = grids[start:start + BATCH]
-            encoded = encode(np.stack([volume.values for _, _, volume in batch]), layout)
-            brains[start:start + len(batch)] = encoded.brain
-            missing.extend(encoded.missing)
-            ids = pa.array([experiment for experiment, _, _ in batch], pa.int64())
+            volumes = [read_grid(source.path, source.origin, experiment)
+                       for experiment, source in batch]
+            others.update(name for volume in volumes for name in volume.others)
+            encoded = encode(np.stack([volume.values for volume in volumes]), layout)
+            del volumes
+            ids = np.array([experiment for experiment, _ in batch], dtype=np.int64)
+            for experiment, positions in zip(ids.tolist(), encoded.missing, strict=True):
+                missing_positions.append(positions)
+                missing_ids.append(np.full(len(positions), experiment, dtype=np.int64))
             arrays.append(con, "ish_grid_cell_stats", {
-                "experiment_id": ids, "n_valid": arrays.lists(encoded.n_valid),
+                "experiment_id": pa.array(ids), "n_valid": arrays.lists(encoded.n_valid),
                 "sums": arrays.lists(encoded.sums), "sumsqs": arrays.lists(encoded.sumsqs),
                 "covered": arrays.lists((encoded.n_valid > 0).astype(np.float64))})
+            columns = {name: _arrays(encoded.brain[:, k * layout.slice_length:
+                                                   (k + 1) * layout.slice_length],
+                                     layout.slice_length)
+                       for k, name in enumerate(SLICE_COLUMNS)}
             arrays.append(con, "ish_grids", {
-                "experiment_id": ids,
+                "experiment_id": pa.array(ids),
                 "n_valid": pa.array(encoded.n_valid.sum(axis=1), pa.int32()),
+                **columns,
                 "outside": arrays.lists(encoded.outside),
-                "source_uri": pa.array([source.origin for _, source, _ in batch])})
+                "source_uri": pa.array([source.origin for _, source in batch])})
             bar.update(len(batch))
-        ids = np.array([experiment for experiment, _, _ in grids], dtype=np.int64)
-        with arrays.uncompressed(con):
-            for piece in range(SLICES):
-                columns = slice(piece * layout.slice_length, (piece + 1) * layout.slice_length)
-                for start in range(0, len(grids), BATCH * 4):
-                    stop = min(start + BATCH * 4, len(grids))
-                    arrays.append(con, "ish_grid_slices", {
-                        "experiment_id": pa.array(ids[start:stop]),
-                        "slice": pa.array(np.full(stop - start, piece, dtype=np.int16)),
-                        "energy": arrays.lists(np.asarray(brains[start:stop, columns])),
-                        "missing": pa.array([missing[i][piece].tolist()
-                                             for i in range(start, stop)],
-                                            pa.list_(pa.int32()))})
-        del brains
+        if missing_positions:
+            positions = np.concatenate(missing_positions)
+            experiments = np.concatenate(missing_ids)
+            order = np.lexsort((experiments, positions))
+            arrays.append(con, "ish_grid_missing", {
+                "position": pa.array(positions[order]),
+                "experiment_id": pa.array(experiments[order])})
+    return others

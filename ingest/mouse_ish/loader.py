@@ -61,7 +61,7 @@ def load(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceFile], report: 
 
 _TABLES = {"section_data_sets": "ish_experiments", "genes": "ish_genes",
            "unionizes": "ish_structure_expression", "grid_annotation": "ish_grid_voxels",
-           "grid": "ish_grid_slices"}
+           "grid": "ish_grids"}
 
 
 def _load_metadata(con, by_role, counts, notes, report) -> set[int]:
@@ -178,23 +178,23 @@ def _load_grids(con, by_role, counts, notes, report) -> None:
                             "(brainwh fetch ish downloads it)")
     if not by_role["grid"]:
         return
-    found: dict[int, tuple[SourceFile, volumes.Volume]] = {}
-    others: set[str] = set()
+    found: dict[int, SourceFile] = {}
     repeated = 0
     for source in by_role["grid"]:
-        volume = volumes.read_grid(source.path, source.origin)
-        known = found.get(volume.experiment_id)
+        experiment = volumes.grid_experiment(source.path, source.origin)
+        known = found.get(experiment)
         if known is not None:
-            if (known[1].values.view("u4") != volume.values.view("u4")).any():
-                raise DataError(f"a second, different grid for experiment {volume.experiment_id}"
-                                f" (the first is {known[0].origin})", file=source.origin,
+            first = volumes.read_grid(known.path, known.origin, experiment)
+            second = volumes.read_grid(source.path, source.origin, experiment)
+            if (first.values.view("u4") != second.values.view("u4")).any():
+                raise DataError(f"a second, different grid for experiment {experiment} (the "
+                                f"first is {known.origin})", file=source.origin,
                                 hint="keep one grid per experiment")
             repeated += 1
             continue
-        found[volume.experiment_id] = (source, volume)
-        others.update(volume.others)
+        found[experiment] = source
         counts[source.origin] = 1
-    grids.write_grids(con, [(e, s, v) for e, (s, v) in found.items()], layout)
+    others = grids.write_grids(con, list(found.items()), layout)
     said = [f"{len(found):,} grid(s) loaded"]
     if repeated:
         said.append(f"{repeated} grid file(s) repeat another: loaded once")

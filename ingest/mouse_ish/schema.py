@@ -5,12 +5,15 @@ voxels (67 AP x 41 DV x 58 ML at 200 um), of which only the ~62,500 annotated wi
 structure take part in any structure question. Each experiment's brain voxels are one vector in
 a fixed order (`ish_grid_voxels.position`: grouped by annotated structure in ontology order, then
 by side of the midline, so that every structure's voxels, and every (structure, side) "cell",
-are one contiguous run), cut into `SLICES` equal slices stored as `FLOAT[]` with the source's
-values as they are (-1 = no data). Per experiment and cell the load also stores the number,
-sum and sum of squares of the valid voxel values (`ish_grid_cell_stats`): a differential search
-is then a few list products per experiment, and a correlation search reads each grid once.
-Voxels outside the annotated brain are kept too (`ish_grids.outside`), so a grid comes back
-whole.
+are one contiguous run), stored in one row per experiment as `SLICES` columns of
+`FLOAT[SLICE_LENGTH]` with the source's values as they are (-1 = no data). Fixed-size arrays in
+one row: a search multiplies each by a constant seed array without copying it, and one grid is
+one row (a point lookup). Per experiment and cell the load also stores the number, sum and sum
+of squares of the valid voxel values (`ish_grid_cell_stats`), and the positions of the -1
+voxels inside cells that have data elsewhere (`ish_grid_missing`, long, by position): a
+differential search is then a few list products per experiment, a correlation search reads
+each grid once. Voxels outside the annotated brain are kept too (`ish_grids.outside`), so a
+grid comes back whole.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ NO_DATA = -1.0
 # sagittal experiments, which cover the left hemisphere, have data there).
 MIDLINE_PLANE = 29
 SLICES = 16
+SLICE_LENGTH = 4096  # SLICES x SLICE_LENGTH = 65,536 brain voxels at most (the atlas: 62,529)
+SLICE_COLUMNS = tuple(f"s{k:02d}" for k in range(SLICES))
 PLANES = {1: "coronal", 2: "sagittal"}
 ADULT_REFERENCE_SPACES = {9: "coronal", 10: "sagittal"}  # P56 (abagen, DATA_FORMATS §5.2)
 
@@ -92,8 +97,8 @@ create table if not exists ish_regional_means (
 GRID_VOXELS_TABLE = """
 create table if not exists ish_grid_voxels (
     position integer not null,         -- 1-based place in the brain vector (all slices)
-    slice smallint not null,           -- 0..15
-    slice_position integer not null,   -- 1-based place within the slice
+    slice smallint not null,           -- 0..15: its column of ish_grids (s00..s15)
+    slice_position integer not null,   -- 1-based place within that column
     voxel_index integer not null,      -- place in energy.raw: ap + 67 * (dv + 41 * ml)
     ap smallint not null,              -- 0..66, anterior to posterior, 200 um apart
     dv smallint not null,              -- 0..40, dorsal to ventral
@@ -115,19 +120,16 @@ create table if not exists ish_grid_cells (
 GRID_META = """
 create table if not exists ish_grid_layout (
     n_brain_voxels integer not null,   -- voxels annotated with a structure
-    slice_length integer not null,     -- each slice's list length (the last one padded with -1)
+    slice_length integer not null,     -- positions per ish_grids column s00..s15 (4096)
     n_cells integer not null,
     annotation_source varchar          -- the gridAnnotation file
 )
 """
-GRID_SLICES = """
-create table if not exists ish_grid_slices (
-    experiment_id bigint not null,
-    slice smallint not null,
-    energy float[] not null,           -- the grid's values at the slice's brain voxels, as the
-                                       -- source has them (-1 = no data); padding is -1
-    missing integer[]                  -- slice positions that are -1 inside cells that have
-                                       -- data elsewhere (the rest of -1 are whole cells)
+GRID_MISSING = """
+create table if not exists ish_grid_missing (
+    position integer not null,         -- a brain voxel (ish_grid_voxels.position) that is -1
+    experiment_id bigint not null      -- in this grid, inside a cell with data elsewhere (the
+                                       -- rest of the -1 are whole cells: see n_valid)
 )
 """
 GRID_CELL_STATS = """
@@ -143,14 +145,31 @@ GRIDS = """
 create table if not exists ish_grids (
     experiment_id bigint not null,
     n_valid integer not null,          -- brain voxels with data
+    s00 float[4096] not null,          -- brain positions 1-4096, as the source has them (-1 =
+                                       -- no data; padding -1)
+    s01 float[4096] not null,          -- positions 4097-8192
+    s02 float[4096] not null,          -- positions 8193-12288
+    s03 float[4096] not null,          -- positions 12289-16384
+    s04 float[4096] not null,          -- positions 16385-20480
+    s05 float[4096] not null,          -- positions 20481-24576
+    s06 float[4096] not null,          -- positions 24577-28672
+    s07 float[4096] not null,          -- positions 28673-32768
+    s08 float[4096] not null,          -- positions 32769-36864
+    s09 float[4096] not null,          -- positions 36865-40960
+    s10 float[4096] not null,          -- positions 40961-45056
+    s11 float[4096] not null,          -- positions 45057-49152
+    s12 float[4096] not null,          -- positions 49153-53248
+    s13 float[4096] not null,          -- positions 53249-57344
+    s14 float[4096] not null,          -- positions 57345-61440
+    s15 float[4096] not null,          -- positions 61441-65536
     outside float[] not null,          -- values at the voxels outside the annotated brain, in
                                        -- voxel_index order (kept so a grid comes back whole)
     source_uri varchar
 )
 """
 DDL = (GENES, EXPERIMENTS, STRUCTURE_EXPRESSION, REGIONAL, GRID_VOXELS_TABLE, GRID_CELLS,
-       GRID_META, GRID_SLICES, GRID_CELL_STATS, GRIDS)
+       GRID_META, GRID_MISSING, GRID_CELL_STATS, GRIDS)
 METADATA_TABLES = ("ish_genes", "ish_experiments")
 UNIONIZE_TABLES = ("ish_structure_expression", "ish_regional_means")
 ANNOTATION_TABLES = ("ish_grid_voxels", "ish_grid_cells", "ish_grid_layout")
-GRID_TABLES = ("ish_grid_slices", "ish_grid_cell_stats", "ish_grids")
+GRID_TABLES = ("ish_grid_missing", "ish_grid_cell_stats", "ish_grids")

@@ -141,21 +141,19 @@ def experiment_of_name(name: str) -> int | None:
     return int(digits[0]) if len(digits) == 1 else None
 
 
-def read_grid(path: Path, origin: str) -> Volume:
-    values, extra, others = read_member_volume(path, origin, "energy", "MET_FLOAT", GRID_HINT)
-    label = f"{origin}!energy.raw"
-    bad = ~(np.isfinite(values) & ((values >= 0) | (values == -1)))
-    if bad.any():
-        index = int(np.flatnonzero(bad)[0])
-        ap, dv, ml = voxel_of(index)
-        raise DataError(f"voxel (ap {ap}, dv {dv}, ml {ml}) has energy {float(values[index])!r}: "
-                        "expected 0 or more, or -1 for no data", file=label,
-                        hint="the grid is damaged: fetch it again")
+def grid_experiment(path: Path, origin: str) -> int:
+    """The SectionDataSet id of a grid zip: from its name, else its data_set.xml."""
     by_name = experiment_of_name(PurePosixPath(origin).name)
     by_xml = None
-    if "xml" in extra:
-        match = _ID_IN_XML.search(extra["xml"])
-        by_xml = int(match.group(1)) if match else None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _members(archive)
+            if "data_set.xml" in members:
+                match = _ID_IN_XML.search(archive.read(members["data_set.xml"]))
+                by_xml = int(match.group(1)) if match else None
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise DataError(f"not a readable zip file ({error})", file=origin,
+                        hint="the download may be cut short: fetch it again") from None
     if by_name is not None and by_xml is not None and by_name != by_xml:
         raise DataError(f"the name says experiment {by_name} but its data_set.xml says "
                         f"{by_xml}", file=origin, hint="rename the file <SectionDataSet id>.zip")
@@ -164,6 +162,21 @@ def read_grid(path: Path, origin: str) -> Volume:
         raise DataError("cannot tell which experiment this grid is: its name carries no "
                         "SectionDataSet id and it has no data_set.xml", file=origin,
                         hint="name it <SectionDataSet id>.zip, as brainwh fetch ish does")
+    return experiment
+
+
+def read_grid(path: Path, origin: str, experiment: int | None = None) -> Volume:
+    values, _extra, others = read_member_volume(path, origin, "energy", "MET_FLOAT", GRID_HINT)
+    label = f"{origin}!energy.raw"
+    bad = ~(np.isfinite(values) & ((values >= 0) | (values == -1)))
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        ap, dv, ml = voxel_of(index)
+        raise DataError(f"voxel (ap {ap}, dv {dv}, ml {ml}) has energy {float(values[index])!r}: "
+                        "expected 0 or more, or -1 for no data", file=label,
+                        hint="the grid is damaged: fetch it again")
+    if experiment is None:
+        experiment = grid_experiment(path, origin)
     return Volume(values.astype(np.float32, copy=False), label, experiment,
                   tuple(o for o in others if o != "data_set.xml"))
 

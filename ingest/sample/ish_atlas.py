@@ -4,7 +4,7 @@ No registry package ships the CCF annotation (brainglobe and iblatlas download i
 the real `P56_Mouse_gridAnnotation.zip` comes from Allen's download server, which `brainwh fetch
 ish` uses), so the sample release carries an annotation of its own, in the real file format:
 
-- the brain: an ellipsoid of ~65,000 voxels in the 67 x 41 x 58 grid (the real one annotates
+- the brain: an ellipsoid of ~62,500 voxels in the 67 x 41 x 58 grid (the real one annotates
   62,529 voxels, AP 1-65, DV 1-38, ML 3-54);
 - the twelve major divisions placed where they are in the real annotation: each voxel goes to
   the division most likely at its place under a Gaussian per division (mean and spread of AP,
@@ -51,7 +51,7 @@ SIZES = {"CP": 3012, "ACB": 583, "OT": 522, "LSX": 462, "RT": 223, "GPe": 265, "
          "VTA": 110, "SNc": 60, "DR": 40, "LH": 80, "PVH": 40, "ARH": 30, "MOB": 2500,
          "DG": 831, "CA1": 1128, "CA3": 700, "LGd": 90, "VPM": 150, "MH": 20, "LC": 15}
 BRAIN_CENTER = (33.0, 19.5, 28.5)  # AP, DV, ML
-BRAIN_RADII = (32.5, 18.5, 26.0)
+BRAIN_RADII = (32.0, 18.2, 25.6)
 GREY_SHARE = 0.06
 LAYERS = [("1", 0.10), ("2/3", 0.25), ("4", 0.15), ("5", 0.25), ("6a", 0.20), ("6b", 0.05)]
 SEED = 20150308  # the date of the real gridAnnotation.raw: the sample's atlas is fixed
