@@ -128,7 +128,7 @@ def _load_unionizes(con, files, skipped, counts, notes, report) -> None:
     known = {e for (e,) in con.execute("select distinct experiment_id from ish_experiments"
                                        ).fetchall()}
     outcome = unionize.settle(con, files, skipped=skipped, known=known)
-    unionize.write(con)
+    unionize.write(con, outcome)
     counts.update(outcome.rows_by_file)
     said = []
     if outcome.repeated:

@@ -166,22 +166,32 @@ def _place(con: duckdb.DuckDBPyConnection, condition: str, labels: dict[str, str
     return {"file": label, "column": f"{base}[{position}]"}, found
 
 
+def _bad(measure: str) -> str:
+    condition = f"{measure} < 0 or isnan({measure}) or isinf({measure})"
+    if measure == "expression_density":
+        condition += f" or {measure} > 1.000001"
+    return condition
+
+
 def check(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> None:
+    """Every row has its keys, and every measure is a number of its range: one pass over the
+    rows; the first faulty row is looked up only when there is one."""
+    problems = [(key, f"{key} is null") for key in ("section_data_set_id", "structure_id")]
+    problems += [(measure, _bad(measure)) for measure in MEASURES]
+    found = con.execute("select " + ", ".join(f"bool_or({condition})"
+                                              for _, condition in problems)
+                        + f" from {STAGE}").fetchone()
     labels = {str(f.path): f.origin for f in files}
-    for key in ("section_data_set_id", "structure_id"):
-        if con.execute(f"select 1 from {STAGE} where {key} is null limit 1").fetchone():
-            where, _ = _place(con, f"{key} is null", labels)
-            raise _at(where, key, f"{key} is missing")
-    for measure in MEASURES:
-        bad = f"{measure} < 0 or isnan({measure}) or isinf({measure})"
-        if measure == "expression_density":
-            bad += f" or {measure} > 1.000001"
-        if con.execute(f"select 1 from {STAGE} where {bad} limit 1").fetchone():
-            where, _row = _place(con, bad, labels)
-            (value,) = con.execute(f"select {measure} from {STAGE} where {bad} "
-                                   "order by file, position limit 1").fetchone()
-            limit = "between 0 and 1" if measure == "expression_density" else "0 or more"
-            raise _at(where, measure, f"expected a number {limit}, found {value!r}")
+    for (column, condition), present in zip(problems, found, strict=True):
+        if not present:
+            continue
+        where, _row = _place(con, condition, labels)
+        if column in KEYS:
+            raise _at(where, column, f"{column} is missing")
+        (value,) = con.execute(f"select {column} from {STAGE} where {condition} "
+                               "order by file, position limit 1").fetchone()
+        limit = "between 0 and 1" if column == "expression_density" else "0 or more"
+        raise _at(where, column, f"expected a number {limit}, found {value!r}")
 
 
 def _at(where: dict, field: str, message: str) -> DataError:
@@ -193,39 +203,49 @@ def _at(where: dict, field: str, message: str) -> DataError:
 
 def settle(con: duckdb.DuckDBPyConnection, files: list[SourceFile], *, skipped: set[int],
            known: set[int] | None) -> Outcome:
-    """Drop repeated rows, refuse conflicting ones, set aside other atlases' rows; the rows to
-    load stay in `_ish_unionize_in`. `known` is every experiment loaded (None: not checked)."""
+    """Count what is set aside (other atlases' experiments and structures), refuse two
+    different rows for one (experiment, structure), and mark the rows to load
+    (`_ish_unionize_keep`): a row repeated across pages once. `known` is every experiment
+    loaded (None: not checked). A few passes over the rows, whatever their number."""
     labels = {str(f.path): f.origin for f in files}
     outcome = Outcome()
-    outcome.rows_by_file = {labels.get(file, file): n for file, n in con.execute(
-        f"select file, count(*) from {STAGE} group by file").fetchall()}
-    if skipped:
-        con.execute("create or replace temp table _ish_skipped as select unnest(?) as id",
-                    [sorted(skipped)])
-        outcome.other_atlas = con.execute(
-            f"select count(*) from {STAGE} where section_data_set_id in "
-            "(select id from _ish_skipped)").fetchone()[0]
-        con.execute(f"delete from {STAGE} where section_data_set_id in "
-                    "(select id from _ish_skipped)")
-    examples = con.execute(
-        f"""select structure_id, count(*) over () from {STAGE}
-            where structure_id not in (select structure_id from structures
-                                       where species = 'mouse' and graph_id = 1)
-            group by structure_id order by structure_id limit 3""").fetchall()
-    if examples:
-        outcome.other_structure_examples = [e for e, _ in examples]
-        outcome.other_structures = con.execute(
-            f"""select count(*) from {STAGE} where structure_id not in
-                (select structure_id from structures where species = 'mouse'
-                 and graph_id = 1)""").fetchone()[0]
-        con.execute(f"""delete from {STAGE} where structure_id not in
-                        (select structure_id from structures where species = 'mouse'
-                         and graph_id = 1)""")
-    measures = ", ".join(MEASURES)
-    conflict = con.execute(
-        f"""select section_data_set_id, structure_id from {STAGE}
-            group by section_data_set_id, structure_id
-            having count(distinct ({measures}, id)) > 1 limit 1""").fetchone()
+    con.execute("create or replace temp table _ish_skipped as select unnest(?::bigint[]) as id",
+                [sorted(skipped)])
+    con.execute("""create or replace temp table _ish_adult as select structure_id from
+                   structures where species = 'mouse' and graph_id = 1""")
+    con.execute(f"""create or replace temp view _ish_kept as
+                    select u.* from {STAGE} as u
+                    where u.section_data_set_id not in (select id from _ish_skipped)
+                      and u.structure_id in (select structure_id from _ish_adult)""")
+    by_file = con.execute(
+        f"""select u.file, count(*),
+                   count(*) filter (where u.section_data_set_id in
+                                    (select id from _ish_skipped)),
+                   count(*) filter (where u.structure_id not in
+                                    (select structure_id from _ish_adult))
+            from {STAGE} as u group by u.file""").fetchall()
+    outcome.rows_by_file = {labels.get(file, file): n for file, n, _, _ in by_file}
+    outcome.other_atlas = sum(row[2] for row in by_file)
+    outcome.other_structures = sum(row[3] for row in by_file)
+    if outcome.other_structures:
+        outcome.other_structure_examples = [s for (s,) in con.execute(
+            f"""select distinct structure_id from {STAGE} where structure_id not in
+                (select structure_id from _ish_adult) order by structure_id limit 3"""
+        ).fetchall()]
+    con.execute(
+        """create or replace temp table _ish_repeated as
+           select section_data_set_id, structure_id, count(*) as n,
+                  count(distinct (expression_energy, expression_density, sum_pixels,
+                                  sum_expressing_pixels, sum_pixel_intensity,
+                                  sum_expressing_pixel_intensity, voxel_energy_mean,
+                                  voxel_energy_cv, id)) as versions
+           from _ish_kept
+           where (section_data_set_id, structure_id) in (
+               select section_data_set_id, structure_id from _ish_kept
+               group by section_data_set_id, structure_id having count(*) > 1)
+           group by section_data_set_id, structure_id""")
+    conflict = con.execute("select section_data_set_id, structure_id from _ish_repeated "
+                           "where versions > 1 order by 1, 2 limit 1").fetchone()
     if conflict:
         experiment, structure = conflict
         condition = f"section_data_set_id = {experiment} and structure_id = {structure}"
@@ -236,19 +256,16 @@ def settle(con: duckdb.DuckDBPyConnection, files: list[SourceFile], *, skipped: 
         raise _at(where, "structure_id",
                   f"experiment {experiment} has two different rows for structure {structure} "
                   f"(the other is at {_describe(rows[0], labels)})")
-    total = con.execute(f"select count(*) from {STAGE}").fetchone()[0]
-    con.execute(f"""create or replace temp table {STAGE} as
-                    select * from {STAGE}
-                    qualify row_number() over (partition by section_data_set_id, structure_id
-                                               order by file, position) = 1""")
-    outcome.rows = con.execute(f"select count(*) from {STAGE}").fetchone()[0]
-    outcome.repeated = total - outcome.rows
+    outcome.repeated = con.execute("select coalesce(sum(n - 1), 0) from _ish_repeated"
+                                   ).fetchone()[0]
+    outcome.rows = sum(outcome.rows_by_file.values()) - outcome.other_atlas \
+        - outcome.other_structures - outcome.repeated
     if known is not None:
-        con.execute("create or replace temp table _ish_known as select unnest(?) as id",
-                    [sorted(known)])
+        con.execute("create or replace temp table _ish_known as select unnest(?::bigint[]) "
+                    "as id", [sorted(known)])
         outcome.unknown_experiments = con.execute(
-            f"select count(distinct section_data_set_id) from {STAGE} where section_data_set_id "
-            "not in (select id from _ish_known)").fetchone()[0]
+            """select count(*) from (select distinct section_data_set_id from _ish_kept)
+               where section_data_set_id not in (select id from _ish_known)""").fetchone()[0]
     return outcome
 
 
@@ -258,9 +275,15 @@ def _describe(row: tuple, labels: dict[str, str]) -> str:
     return f"{label}, line {position}" if base == "line" else f"{label}, {base}[{position}]"
 
 
-def write(con: duckdb.DuckDBPyConnection) -> None:
+def write(con: duckdb.DuckDBPyConnection, outcome: Outcome) -> None:
+    """The kept rows, each once, in page order (pages come by experiment batch)."""
     con.execute("delete from ish_structure_expression")
+    once = ("qualify row_number() over (partition by section_data_set_id, structure_id "
+            "order by file, position) = 1" if outcome.repeated else "")
     con.execute(f"""insert into ish_structure_expression
                     select section_data_set_id, structure_id, {', '.join(MEASURES)}, id
-                    from {STAGE} order by section_data_set_id, structure_id""")
-    con.execute(f"drop table if exists {STAGE}")
+                    from _ish_kept {once}""")
+    for name in ("_ish_kept",):
+        con.execute(f"drop view if exists {name}")
+    for name in (STAGE, "_ish_skipped", "_ish_adult", "_ish_repeated", "_ish_known"):
+        con.execute(f"drop table if exists {name}")
