@@ -287,3 +287,50 @@ def test_same_acronyms_pair_only_when_the_names_agree(both):
                  ) == [(2,)]
     assert ("SSp", "same acronym") not in mapped and ("SS", "same acronym") not in mapped
     assert ("STR", "homologous") in mapped and ("grey", "homologous") in mapped
+
+
+# ------------------------------------------------------------------ other forms of the input
+
+def test_unionizes_as_csv_and_as_a_bare_list_load_the_same_rows(release, db, tmp_path):
+    """A page saved as CSV (query.csv) and as the bare JSON list AllenSDK caches write."""
+    import csv
+    import json
+    import shutil
+
+    from warehouse.build import run
+
+    root = tmp_path / "release"
+    shutil.copytree(release.root, root)
+    first, second = (root / "ish" / f"StructureUnionize_{k}.json" for k in (0, 1))
+    rows = json.loads(first.read_text())["msg"]
+    fields = sorted({key for row in rows for key in row})
+    with open(first.with_suffix(".csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    first.unlink()
+    second.write_text(json.dumps(json.loads(second.read_text())["msg"]))
+    path = tmp_path / "w.duckdb"
+    run(path, [str(root)], fresh=True)
+    columns = "experiment_id, structure_id, expression_energy, sum_pixels, unionize_id"
+    got = query(path, f"select {columns} from ish_structure_expression order by 1, 2")
+    assert got == query(db, f"select {columns} from ish_structure_expression order by 1, 2")
+
+
+def test_a_parent_smaller_than_its_children_is_reported(release, tmp_path):
+    import json
+    import shutil
+
+    from warehouse.build import run
+
+    root = tmp_path / "release"
+    shutil.copytree(release.root, root)
+    for page in (root / "ish").glob("StructureUnionize_*.json"):
+        document = json.loads(page.read_text())
+        for row in document["msg"]:  # STR of Ppp1r1b coronal: fewer pixels than CP alone
+            if row["section_data_set_id"] == 73732146 and row["structure_id"] == 477:
+                row["sum_pixels"] = 10.0
+        page.write_text(json.dumps(document))
+    outcome = run(tmp_path / "w.duckdb", [str(root)], fresh=True)
+    assert any("the parent has fewer pixels than its children" in note and "in 1 of" in note
+               for note in outcome.notes), outcome.notes
