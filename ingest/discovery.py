@@ -194,6 +194,9 @@ def plan(trees: Sequence[Tree], registry: Sequence[Source], *,
     seen: set[str] = set()
     for tree in trees:
         _plan_tree(tree, registry, wanted_ids, release, result, seen)
+    if release and not any(e.status == MANIFEST for e in result.entries):
+        abc_release.choose([], wanted=release, loaded=lambda f: False, on_disk=set(),
+                           where=", ".join(tree.uri for tree in trees))
     return result
 
 
@@ -239,9 +242,6 @@ def _plan_tree(tree: Tree, registry: Sequence[Source], wanted_ids: set[int],
             _check_complete(tree, root, choice.manifest, loaded, set(claimed))
         choices[root] = choice
         result.notes.extend(choice.notes)
-    if release and not manifests and not tree.is_file:
-        abc_release.choose([], wanted=release, loaded=lambda f: False, on_disk=set(),
-                           where=tree.uri)
     newest = _newest_versions(infos, probes, registry)
     for info in infos:
         entry = _entry(tree, info, probes[info.uri], registry, wanted_ids, choices, newest,

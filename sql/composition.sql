@@ -5,7 +5,7 @@
 -- grain: one row per region, level and cell type present in it
 -- columns:
 --   region_kind     VARCHAR  'roi' (an ABC dissection region) or 'structure' (a CCF structure)
---   region_acronym  VARCHAR  the ROI acronym, or the structure acronym (mouse)
+--   region_acronym  VARCHAR  the ROI acronym, or the structure acronym (mouse); a structure has rows only when a whole dissection region lies within it (CA1, DG: none; their cells are in the HIP region, see roi_structures)
 --   structure_id    BIGINT   the CCF structure id; null for ROI rows
 --   level           VARCHAR  neurotransmitter, class, subclass, supertype or cluster
 --   cell_type       VARCHAR  the term name at that level (the neurotransmitter 'NA' is a value)

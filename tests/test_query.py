@@ -201,3 +201,28 @@ def test_readers_share_the_file(cli, tiny_db):
             int(result.stdout.splitlines()[1])
     finally:
         other.close()
+
+
+@pytest.mark.parametrize(("query", "notes"), [
+    ("select * from composition where region_acronym = 'CA1' and level = 'class'",
+     ["note: no row of composition has region_acronym = 'CA1'",
+      "whole dissection region lies within it"]),
+    ("select * from regional_expression where structure_acronym = 'CB'",
+     ["note: no row of regional_expression has structure_acronym = 'CB' (did you mean 'Cb'?)"]),
+    ("select * from ephys_by_region e where e.layer in ('7', '5') and structure_acronym = 'ViSp'",
+     ["note: no row of ephys_by_region has layer = '7' (expected one of", "'2/3'",
+      "structure_acronym = 'ViSp' (did you mean 'VISp'?)"]),
+])
+def test_an_empty_answer_says_which_value_occurs_nowhere(run, tiny_db, query, notes):
+    result = run("sql", query, "--format", "csv", "--db", tiny_db)
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1  # the header only
+    for note in notes:
+        assert note in result.stderr, (note, result.stderr)
+    assert "layer = '5'" not in result.stderr  # values that occur get no note
+
+
+def test_a_non_empty_answer_has_no_notes(run, tiny_db):
+    result = run("sql", "select * from composition where region_acronym = 'MOp' limit 1",
+                 "--db", tiny_db)
+    assert result.exit_code == 0 and result.stderr == ""

@@ -110,6 +110,12 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     assert query_rows(older, "select distinct component_version from ingest_log where kind = "
                 "'cells'") == [("20231215",)]
     assert query_rows(older, "select count(*) from cells") == [(5,)]
+    # --release with other locations that have no manifest (an ontology folder beside it)
+    both = tmp_path / "both.duckdb"
+    result = cli("build", str(cache), str(REAL / "allen_api" / "1.json"), "--release",
+                 "20231215", "--db", str(both))
+    assert result.exit_code == 0, result.stderr
+    assert query_rows(both, "select count(*) from structures") == [(23,)]
 
 
 def test_a_release_that_would_leave_files_out_stops_the_build(tmp_path, cli):

@@ -89,6 +89,18 @@ def provenance(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
     }
 
 
+def uuids_as_text(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """The query with its UUID columns as text: Spark (4.x) cannot read Parquet's UUID
+    logical type, and every reader reads the canonical text form. The warehouse keeps UUIDs."""
+    relation = con.sql(query)
+    uuids = [name for name, kind in zip(relation.columns, relation.types, strict=True)
+             if str(kind) == "UUID"]
+    if not uuids:
+        return query
+    cast = ", ".join(f'cast("{name}" as varchar) as "{name}"' for name in uuids)
+    return f"select * replace ({cast}) from ({query})"
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path,
                   partition_by: tuple[str, ...], metadata: dict[str, str]) -> int:
     """COPY the query to `target` (a file, or a folder when partitioned); rows written."""
@@ -107,7 +119,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path,
     if partition_by:
         options.append("partition_by (" + ", ".join(f'"{c}"' for c in partition_by) + ")")
     try:
-        (rows,) = con.execute(f"copy ({query}) to {_literal(str(target))} "
+        (rows,) = con.execute(f"copy ({uuids_as_text(con, query)}) to {_literal(str(target))} "
                               f"({', '.join(options)})").fetchone()
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None

@@ -105,6 +105,17 @@ def _remove(path: Path) -> None:
             pass
 
 
+# The published file is written in the storage format of DuckDB 1.4, which DuckDB 1.4+ (the
+# newest CLI on PyPI, the drivers BI tools bundle) and 2.x all read. DuckDB 2.0's own format
+# is unreadable before 2.0. Applies when a file is created; a copied file keeps its format.
+STORAGE_VERSION = "v1.4.0"
+
+
+def storage_config(path: Path) -> dict[str, str]:
+    """DuckDB settings for creating the staging file: a storage version 1.4+ readers open."""
+    return {} if path.exists() else {"storage_compatibility_version": STORAGE_VERSION}
+
+
 @contextmanager
 def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection to a staging copy; publish it only if the block succeeds.
@@ -147,7 +158,7 @@ def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]
 
 def _open_staging(staging: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(staging))
+        return duckdb.connect(str(staging), config=storage_config(staging))
     except duckdb.IOException as error:
         if "Permission denied" in str(error) or "Read-only file system" in str(error):
             raise UsageError(f"cannot write in {staging.parent}: permission denied",

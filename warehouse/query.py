@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse import config, db
+from warehouse import config, db, progress
 from warehouse.errors import QueryError, UsageError
 from warehouse.output import destination, write_stream
 
@@ -76,17 +76,24 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str,
 
 def stream_query(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
                  fmt: str, out: Path | None, *, force: bool = False) -> int:
-    """Run `query` and write its result batch by batch; the number of rows."""
+    """Run `query` and write its result batch by batch; the number of rows. An empty result
+    of a SELECT gets notes on stderr saying which filter value occurs nowhere (`why_empty`)."""
     with destination(out, force=force) as sink:
         try:
             relation = con.sql(query, params=params or None)
             reader = (relation.to_arrow_reader(BATCH_ROWS) if relation is not None
                       else pa.table({}).to_reader())
-            return write_stream(reader, fmt, sink)
+            rows = write_stream(reader, fmt, sink)
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
         except duckdb.Error as error:
             raise query_error(error) from error
+    if rows == 0 and relation is not None:
+        from warehouse.why_empty import explain_empty
+
+        for line in explain_empty(con, query):
+            progress.note(line)
+    return rows
 
 
 def read_query(query: str | None, query_file: Path | None) -> str:

@@ -5,8 +5,12 @@ Written in the real S3 layout (`metadata/WMB-10X/20241115/`, `metadata/WMB-taxon
 `<16-mer>-<plate>_<well>` grammar, sparse cluster aliases, `cluster.csv` sorted as strings, the
 neurotransmitter term literally named `NA` (written empty in the pivoted view), term names
 repeating across levels, mixed-case colours. Vocabulary: the real 34 classes and 338 subclasses
-(CCN20230722) and the 29 dissection ROIs. Biology: IT/ET glutamatergic types in cortex, D1/D2
-medium spiny neurons in striatum, region-specific types elsewhere, non-neuronal types everywhere.
+(CCN20230722) and the 29 dissection ROIs. Biology: each subclass is drawn only in the dissection
+regions its real name places it in (the CCF acronyms in "016 CA1-ProS Glut", "073 MEA-BST Sox6
+Gaba") or the literature does (regional astrocytes, Bergmann glia, tanycytes, ...), with the
+shares the literature gives where it gives them (granule cells most of the cerebellum, D1 and
+D2 medium spiny neurons half each of the striatum, dentate granule cells first in the
+hippocampus); every rule names its source below.
 """
 
 from __future__ import annotations
@@ -83,15 +87,17 @@ ROI_WEIGHTS = {"MO-FRP": 3, "MOp": 5, "SS-GU-VISC": 4, "SSp": 5, "AUD": 2,
 NON_NEURONAL = {30: 0.10, 31: 0.12, 33: 0.04, 34: 0.02}
 CLASS_WEIGHTS = {
     "cortex": {1: 0.45, 2: 0.12, 6: 0.05, 7: 0.07},
-    "hippocampus": {1: 0.35, 4: 0.15, 2: 0.03, 6: 0.06, 7: 0.08},
+    # dentate granule cells outnumber CA1 and CA3 pyramidal cells (see SUBCLASS_SHARES)
+    "hippocampus": {1: 0.28, 4: 0.25, 2: 0.03, 6: 0.06, 7: 0.08},
     "retrohippocampal": {1: 0.40, 2: 0.12, 6: 0.06, 7: 0.08},
     "cortical_subplate": {1: 0.30, 2: 0.25, 6: 0.05, 7: 0.07, 9: 0.03},
     "olfactory": {3: 0.25, 5: 0.30, 1: 0.05, 32: 0.03},
-    "striatum_dorsal": {9: 0.62, 8: 0.08},
-    "striatum_ventral": {9: 0.50, 8: 0.10, 5: 0.06},
+    # medium spiny neurons are ~95% of striatal neurons, MGE interneurons the rest
+    "striatum_dorsal": {9: 0.66, 8: 0.035},
+    "striatum_ventral": {9: 0.55, 8: 0.04, 5: 0.06},
     "septum": {10: 0.55, 9: 0.10},
     "pallidum": {8: 0.35, 11: 0.20, 9: 0.08},
-    "amygdala": {11: 0.30, 9: 0.20, 13: 0.10, 1: 0.05},
+    "amygdala": {11: 0.40, 9: 0.10, 13: 0.10, 1: 0.05},
     "hypothalamus": {12: 0.20, 14: 0.20, 11: 0.10, 13: 0.08, 15: 0.01, 16: 0.08},
     "thalamus": {18: 0.55, 17: 0.07, 20: 0.03},
     "midbrain": {19: 0.25, 20: 0.25, 21: 0.08, 22: 0.05},
@@ -110,12 +116,122 @@ FAVOURED = {
     "thalamus": r"\b(TH|LGd|MG|AV|RT|ZI)\b",
     "cerebellum": r"\b(CB|Purkinje|Granule|CBX|DCO)\b",
 }
-# subclass-name tokens of other regions, damped (×0.02) so that e.g. entorhinal IT types do not
-# dominate motor cortex
-DISFAVOURED = {
-    "cortex": r"\b(ENT|ENTl|ENTm|PIR|PPP|SUB|ProS|CA1|CA2|CA3|DG|OB|AON|HPF|NLOT|COAa|PAA|TT|"
-              r"IG|FC|RHP|APr|EPd|CLA|MEA|BLA|LA|BMA|PA|CR|IMN)\b",
-    "hippocampus": r"\b(CTX|ENT|ENTl|PIR|OB|CLA|EPd)\b",
+# Each subclass's dissection regions come from its name first: the real WMB names carry the
+# CCF acronyms of where the type lives ("016 CA1-ProS Glut", "020 L2/3 IT RSP Glut", "073
+# MEA-BST Sox6 Gaba"), and a word that is a mouse CCF acronym allows the dissection regions
+# whose CCF structures overlap that structure (contain it or lie inside it). A name without
+# such a token (Vip, Sst, Oligo, ...) follows its class. These tokens are not CCF acronyms but
+# name regions: PPP (postsubiculum-presubiculum-parasubiculum), TPE (temporal association,
+# perirhinal, ectorhinal), OB (the main olfactory bulb), SC (the superior colliculus: CCF has
+# its sensory and motor parts). STR means the striatum proper (dorsal and ventral): the
+# taxonomy names the septal (LSX) and amygdalar (CEA, MEA, ...) types on their own.
+# SUBCLASS_REGIONS below overrides the name where the literature says more.
+TOKEN_ALIASES = {"PPP": ["POST", "PRE", "PAR"], "TPE": ["TEa", "PERI", "ECT"], "OB": ["MOB"],
+                 "SC": ["SCs", "SCm"], "STR": ["STRd", "STRv"]}
+# Where a subclass's cells are found, for the subclasses a region-blind draw would misplace
+# (names as in WMB-taxonomy_20231215_subclass.tsv). Astrocytes are regional: Astro-TE in the
+# telencephalon, Astro-NT outside it, Astro-OLF in the olfactory bulb, Astro-CB and Bergmann glia
+# (the radial astrocytes of the Purkinje layer) in the cerebellum; tanycytes line the third
+# ventricle floor (hypothalamus: median eminence, arcuate); hypendymal cells form the
+# subcommissural organ (diencephalon-midbrain junction); choroid plexus epithelium (CHOR) hangs in
+# the lateral, third and fourth ventricles; ependymal cells line the ventricle walls; olfactory
+# ensheathing cells (OEC) the olfactory nerve layer. Sources: Yao et al., Nature 624, 317-332
+# (2023), the whole-mouse-brain taxonomy these names come from (its non-neuronal section and
+# MERFISH maps); Zeisel et al., Cell 174, 999-1014 (2018) for the regional astrocyte types;
+# Kozareva et al., Nature 598, 214-219 (2021) for the cerebellar types.
+TELENCEPHALON = {"cortex", "hippocampus", "retrohippocampal", "cortical_subplate", "olfactory",
+                 "striatum_dorsal", "striatum_ventral", "septum", "pallidum", "amygdala"}
+BRAINSTEM_AND_DIENCEPHALON = {"hypothalamus", "thalamus", "midbrain", "pons", "medulla"}
+# Values are ROI groups (see ROI_GROUPS) or ROI acronyms.
+SUBCLASS_REGIONS = {
+    # unipolar brush cells: granular layer of the vestibulocerebellum as well as the dorsal
+    # cochlear nucleus (Mugnaini et al., Brain Res Rev 66, 220-245, 2011); cartwheel cells
+    # ("DCO Il22") are in the dorsal cochlear nucleus only
+    "315 DCO UBC Glut": {"cerebellum", "medulla"},
+    "308 DCO Il22 Gly-Gaba": {"medulla"},
+    "316 Bergmann NN": {"cerebellum"},
+    "317 Astro-CB NN": {"cerebellum"},
+    "318 Astro-NT NN": BRAINSTEM_AND_DIENCEPHALON,
+    "319 Astro-TE NN": TELENCEPHALON - {"olfactory"},
+    "320 Astro-OLF NN": {"olfactory"},
+    "321 Astroependymal NN": BRAINSTEM_AND_DIENCEPHALON,
+    "322 Tanycyte NN": {"hypothalamus"},
+    "323 Ependymal NN": {"hippocampus", "striatum_dorsal", "striatum_ventral", "septum",
+                         "hypothalamus", "thalamus", "midbrain", "pons", "medulla"},
+    "324 Hypendymal NN": {"thalamus", "midbrain"},
+    "325 CHOR NN": {"hippocampus", "striatum_dorsal", "septum", "thalamus", "hypothalamus",
+                    "medulla", "cerebellum"},
+    "328 OEC NN": {"olfactory"},
+}
+# Relative shares of a class's cells per subclass where the literature fixes them, for every
+# region ("*"), an ROI group or one ROI (merged in that order); the class's other subclasses
+# share what is left.
+# Within the non-neuronal classes the regional astrocyte dominates its class, oligodendrocytes
+# outnumber their precursors, microglia dominate the immune class and endothelial cells the
+# vascular one (Yao et al. 2023, non-neuronal cell types); granule cells are the great majority
+# of cerebellar neurons and unipolar brush cells few, molecular layer interneurons outnumber
+# Purkinje cells, Golgi and Purkinje-layer interneurons are rare, Bergmann glia outnumber the
+# other cerebellar astrocytes (Kozareva et al. 2021).
+SUBCLASS_SHARES = {
+    "*": {
+        "319 Astro-TE NN": 0.90, "318 Astro-NT NN": 0.85, "320 Astro-OLF NN": 0.90,
+        "322 Tanycyte NN": 0.08, "323 Ependymal NN": 0.04, "325 CHOR NN": 0.02,
+        "324 Hypendymal NN": 0.01, "321 Astroependymal NN": 0.02,
+        "327 Oligo NN": 0.80, "326 OPC NN": 0.20,
+        "333 Endo NN": 0.50, "331 Peri NN": 0.20, "330 VLMC NN": 0.15, "332 SMC NN": 0.10,
+        "329 ABC NN": 0.05,
+        "334 Microglia NN": 0.88, "335 BAM NN": 0.08, "336 Monocytes NN": 0.02,
+        "337 DC NN": 0.01, "338 Lymphoid NN": 0.01,
+    },
+    # neocortex: IT cells are the most numerous glutamatergic type, L2/3 IT the largest; ET, NP
+    # and L6b cells are few; L6 CT cells dominate their class (Tasic et al., Nature 563, 72-78,
+    # 2018, VISp and ALM)
+    "cortex": {
+        "007 L2/3 IT CTX Glut": 0.32, "006 L4/5 IT CTX Glut": 0.22, "004 L6 IT CTX Glut": 0.16,
+        "005 L5 IT CTX Glut": 0.14, "022 L5 ET CTX Glut": 0.09,
+        "001 CLA-EPd-CTX Car3 Glut": 0.01,  # claustrum-like Car3 cells: lateral cortex, few
+        "030 L6 CT CTX Glut": 0.60, "032 L5 NP CTX Glut": 0.20, "029 L6b CTX Glut": 0.15,
+        # interneurons: Pvalb ~40%, Sst ~30%, the 5HT3aR (CGE) group ~30%, Vip and Lamp5
+        # (neurogliaform) its largest parts (Tremblay, Lee & Rudy, Neuron 91, 260-292, 2016)
+        "052 Pvalb Gaba": 0.50, "053 Sst Gaba": 0.38, "051 Pvalb chandelier Gaba": 0.05,
+        "050 Lamp5 Lhx6 Gaba": 0.07,
+        "046 Vip Gaba": 0.45, "049 Lamp5 Gaba": 0.35, "047 Sncg Gaba": 0.15,
+    },
+    # dissection regions with their own types (keys may be ROIs): the retrosplenial L2/3 IT
+    # and L4 RSP-ACA types are RSP's (and ACA's) main upper-layer IT cells (Yao et al. 2023)
+    "RSP": {"020 L2/3 IT RSP Glut": 0.25, "021 L4 RSP-ACA Glut": 0.08,
+            "007 L2/3 IT CTX Glut": 0.10},
+    "ACA": {"021 L4 RSP-ACA Glut": 0.05},
+    # cholinergic cells are a minority of pallidal and basal forebrain neurons, most of which
+    # are GABAergic (Gritti et al., Neuroscience 143, 1051-1064, 2006, stereological counts in rat)
+    "pallidum": {"058 PAL-STR Gaba-Chol": 0.15},
+    # stereological counts in rat (West et al., Anat Rec 231, 482-497, 1991): about 1 million
+    # dentate granule cells, 0.4 million CA1 and 0.25 million CA3/CA2 pyramidal cells per side
+    "hippocampus": {
+        "016 CA1-ProS Glut": 0.50, "017 CA3 Glut": 0.30, "023 SUB-ProS Glut": 0.12,
+        "025 CA2-FC-IG Glut": 0.04, "037 DG Glut": 0.92, "038 DG-PIR Ex IMN": 0.08,
+    },
+    # D1 (direct) and D2 (indirect) medium spiny neurons in about equal numbers; among the
+    # interneurons fast-spiking (Pvalb, from Prox1/Lhx6 MGE cells) and Sst ones outnumber
+    # cholinergic cells (Gerfen & Surmeier, Annu Rev Neurosci 34, 441-466, 2011)
+    "striatum_dorsal": {
+        "061 STR D1 Gaba": 0.40, "063 STR D1 Sema5a Gaba": 0.07, "062 STR D2 Gaba": 0.45,
+        "064 STR-PAL Chst9 Gaba": 0.03, "054 STR Prox1 Lhx6 Gaba": 0.35,
+        "056 Sst Chodl Gaba": 0.30, "058 PAL-STR Gaba-Chol": 0.20, "055 STR Lhx8 Gaba": 0.10,
+    },
+    "striatum_ventral": {
+        "061 STR D1 Gaba": 0.33, "063 STR D1 Sema5a Gaba": 0.10, "062 STR D2 Gaba": 0.35,
+        "060 OT D3 Folh1 Gaba": 0.10, "065 IA Mgp Gaba": 0.03,
+        "054 STR Prox1 Lhx6 Gaba": 0.30, "056 Sst Chodl Gaba": 0.30,
+        "058 PAL-STR Gaba-Chol": 0.20,
+    },
+    "cerebellum": {
+        "314 CB Granule Glut": 0.97, "315 DCO UBC Glut": 0.03,
+        "311 CBX MLI Megf11 Gaba": 0.33, "312 CBX MLI Cdh22 Gaba": 0.27,
+        "313 CBX Purkinje Gaba": 0.22, "310 CBX Golgi Gly-Gaba": 0.07,
+        "309 CB PLI Gly-Gaba": 0.06, "308 DCO Il22 Gly-Gaba": 0.05,
+        "316 Bergmann NN": 0.55, "317 Astro-CB NN": 0.40,
+    },
 }
 GENOTYPES = ["Ai14(RCL-tdT)/wt", "Gad2-IRES-Cre/wt;Ai14(RCL-tdT)/wt",
              "Slc32a1-IRES-Cre/wt;Ai14(RCL-tdT)/wt", "Snap25-IRES2-Cre/wt;Ai14(RCL-tdT)/wt",
@@ -148,6 +264,11 @@ def _read_tsv(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with open(data_file(name), newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def _colour(rng: np.random.Generator) -> str:
     value = f"#{int(rng.integers(0, 0xFFFFFF)):06X}"
     return value.lower() if rng.random() < 0.3 else value  # ABC mixes the case
@@ -164,6 +285,9 @@ def make_taxonomy(rng: np.random.Generator, n_supertypes: int, n_clusters: int) 
     classes = [row["class"] for row in _read_tsv("WMB-taxonomy_20231215_class.tsv")]
     rows = _read_tsv("WMB-taxonomy_20231215_subclass.tsv")
     subclasses = [row["subclass"] for row in rows]
+    named = set(SUBCLASS_REGIONS) | {n for shares in SUBCLASS_SHARES.values() for n in shares}
+    if named - set(subclasses):  # the rules must name real subclasses
+        raise ValueError(f"not WMB subclasses: {sorted(named - set(subclasses))}")
     subclass_class = np.array([classes.index(row["class"]) for row in rows])
     per_subclass = _split_counts(rng, n_supertypes, len(subclasses))
     supertype_subclass = np.repeat(np.arange(len(subclasses)), per_subclass)
@@ -203,24 +327,73 @@ def _group_of(roi: str) -> str:
     return next(group for group, rois in ROI_GROUPS.items() if roi in rois)
 
 
-def cluster_probabilities(tax: Taxonomy, roi: str) -> np.ndarray:
+def _mouse_paths() -> dict[str, list[int]]:
+    """Mouse CCF acronym -> structure_id_path (ids, root first), from the shipped graph 1."""
+    paths = {}
+    for row in _read_csv("mouse_structures_graph1.csv"):
+        if row["structure_id_path"]:
+            paths[row["acronym"]] = [int(i) for i in row["structure_id_path"].strip("/").split("/")]
+    return paths
+
+
+def _roi_structures() -> dict[str, list[int]]:
+    """ROI -> its CCF structure ids (WMB-10X_ROI_to_CCF_proposed.tsv)."""
+    return {row["region_of_interest_acronym"]: [int(i) for i in row["ccf_structure_ids"].split(";")]
+            for row in _read_tsv("WMB-10X_ROI_to_CCF_proposed.tsv")}
+
+
+def subclass_regions(subclasses: list[str]) -> list[set[str] | None]:
+    """Per subclass, the ROIs and ROI groups it may be found in (None: wherever its class is)."""
+    paths = _mouse_paths()
+    path_of_id = {path[-1]: path for path in paths.values()}
+    rois = {roi: set(ids) for roi, ids in _roi_structures().items()}
+    # every ancestor-or-self of each ROI's CCF structures
+    above = {roi: {a for i in ids for a in path_of_id.get(i, [i])} for roi, ids in rois.items()}
+    out: list[set[str] | None] = []
+    for subclass in subclasses:
+        if subclass in SUBCLASS_REGIONS:
+            out.append(set(SUBCLASS_REGIONS[subclass]))
+            continue
+        words = re.split(r"[ \-/]", subclass.split(" ", 1)[1])  # after the number
+        tokens = [t for word in words for t in TOKEN_ALIASES.get(word, [word])]
+        places = {roi for token in tokens if token in paths for roi in rois
+                  # the structure lies inside the ROI, or the ROI inside (or at) it
+                  if rois[roi] & set(paths[token]) or paths[token][-1] in above[roi]}
+        out.append(places or None)
+    return out
+
+
+def cluster_probabilities(tax: Taxonomy, roi: str,
+                          regions: list[set[str] | None] | None = None) -> np.ndarray:
     """p(cluster | ROI) = p(class | ROI) · p(subclass | class, ROI) · p(cluster | subclass)."""
     group = _group_of(roi)
     class_weight = {**NON_NEURONAL, **CLASS_WEIGHTS[group]}
     favoured = re.compile(FAVOURED[group]) if group in FAVOURED else None
-    damped = re.compile(DISFAVOURED[group]) if group in DISFAVOURED else None
+    regions = regions if regions is not None else subclass_regions(tax.subclasses)
     sub_bonus = np.array([(20.0 if favoured and favoured.search(s) else 1.0)
-                          * (0.02 if damped and damped.search(s) else 1.0)
-                          for s in tax.subclasses])
+                          * (where is None or roi in where or group in where)
+                          for s, where in zip(tax.subclasses, regions, strict=True)])
+    shares = {**SUBCLASS_SHARES["*"], **SUBCLASS_SHARES.get(group, {}),
+              **SUBCLASS_SHARES.get(roi, {})}
+    share = np.array([shares.get(s, np.nan) for s in tax.subclasses])
     cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
     cluster_class = tax.subclass_class[cluster_subclass]
     p = np.zeros(len(tax.cluster_names))
     for class_number, weight in class_weight.items():
         in_class = cluster_class == class_number - 1
-        if not in_class.any():
+        within = tax.cluster_weight * sub_bonus[cluster_subclass] * in_class
+        if not within.any():
             continue
-        within = tax.cluster_weight[in_class] * sub_bonus[cluster_subclass[in_class]]
-        p[in_class] = weight * within / within.sum()
+        fixed = in_class & ~np.isnan(share[cluster_subclass]) & (within > 0)
+        # subclasses with a literature share take it, split over their clusters by weight
+        for sub in np.unique(cluster_subclass[fixed]):
+            members = fixed & (cluster_subclass == sub)
+            within[members] = share[sub] * within[members] / within[members].sum()
+        rest = in_class & ~fixed
+        left = max(0.0, 1.0 - within[fixed].sum())
+        if within[rest].sum() > 0:
+            within[rest] = left * within[rest] / within[rest].sum()
+        p += weight * within / within.sum()
     return p / p.sum()
 
 
@@ -312,12 +485,14 @@ def make_cells(rng: np.random.Generator, tax: Taxonomy, n_cells: int) -> pl.Data
     parts = []
     class_centre = rng.uniform(-15, 24, size=(len(tax.classes), 2))
     cluster_class = tax.subclass_class[tax.supertype_subclass[tax.cluster_supertype]]
+    regions = subclass_regions(tax.subclasses)
     for roi, count in zip(ROI_ORDER, per_roi, strict=True):
         if count == 0:
             continue
         roi_samples = samples.filter(pl.col("region_of_interest_acronym") == roi)
         which = rng.integers(0, roi_samples.height, count)
-        clusters = rng.choice(len(tax.cluster_names), count, p=cluster_probabilities(tax, roi))
+        clusters = rng.choice(len(tax.cluster_names), count,
+                              p=cluster_probabilities(tax, roi, regions))
         centre = class_centre[cluster_class[clusters]]
         xy = centre + rng.normal(0, 1.2, size=(count, 2))
         part = roi_samples[which].with_columns(

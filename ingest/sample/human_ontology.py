@@ -19,10 +19,19 @@ from pathlib import Path
 HEADER = ["id", "acronym", "name", "parent_structure_id", "hemisphere", "graph_order",
           "structure_id_path", "color_hex_triplet"]
 
-# acronym -> real AHBA id (the rest are allocated from the ranges below, in file order)
-FIXED_IDS = {"Br": 4005, "GM": 4006, "Tel": 4007, "CX": 4008, "FL": 4009, "HiF": 4249,
-             "CN": 4275, "DiE": 4391, "MET": 4833, "Cb": 4696, "CbCx": 4697, "MES": 9001,
-             "Pons": 9131, "MY": 9512, "WM": 9218, "SS": 9352}
+# acronym -> real AHBA id (the rest are allocated from the ranges below, in file order). The
+# hippocampal formation and the claustrum are real down to their leaves: abagen's tests
+# (rmarkello/abagen, abagen/tests/test_samples.py, "based largely on real data") give subiculum
+# 4251 (left) and 4260 (right) under /4005/4006/4007/4008/4219/4249/12896/, so limbic lobe 4219,
+# hippocampal formation 4249 and the bilateral subiculum node 12896; claustrum 4322 (left) and
+# 4323 (right) under /4005/4006/4007/4275/4321/. AHBA's names and acronyms for the hippocampal
+# fields: "CA1 field" CA1 ... "CA4 field" CA4, "dentate gyrus" DG, "subiculum" S.
+FIXED_IDS = {"Br": 4005, "GM": 4006, "Tel": 4007, "CX": 4008, "FL": 4009, "LL": 4219,
+             "HiF": 4249, "S": 12896, "CN": 4275, "Cl": 4321, "DiE": 4391, "MET": 4833,
+             "Cb": 4696, "CbCx": 4697, "MES": 9001, "Pons": 9131, "MY": 9512, "WM": 9218,
+             "SS": 9352}
+# (acronym, hemisphere) -> real AHBA id of a per-hemisphere leaf
+FIXED_SIDED_IDS = {("S", "L"): 4251, ("S", "R"): 4260, ("Cl", "L"): 4322, ("Cl", "R"): 4323}
 ID_RANGES = {"CX": (4010, 4274), "CN": (4276, 4390), "DiE": (4392, 4695), "Cb": (4698, 4832),
              "MES": (9002, 9130), "Pons": (9132, 9217), "WM": (9219, 9351), "SS": (9353, 9511),
              "MY": (9513, 9700)}
@@ -234,16 +243,21 @@ def rows() -> list[Row]:
     overflow = [OVERFLOW_START]
     out: list[Row] = []
 
+    reserved = set(FIXED_IDS.values()) | set(FIXED_SIDED_IDS.values())
+
     def allocate(node: Node, top: str | None) -> int:
         if node.acronym in FIXED_IDS and not node.hemisphere:
             return FIXED_IDS[node.acronym]
-        reserved = set(FIXED_IDS.values())
+        if (node.acronym, node.hemisphere) in FIXED_SIDED_IDS:
+            return FIXED_SIDED_IDS[node.acronym, node.hemisphere]
         if top in ID_RANGES:
             while next_free[top] in reserved:
                 next_free[top] += 1
             if next_free[top] <= ID_RANGES[top][1]:
                 next_free[top] += 1
                 return next_free[top] - 1
+        while overflow[0] in reserved:
+            overflow[0] += 1
         overflow[0] += 1
         return overflow[0] - 1
 

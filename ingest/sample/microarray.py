@@ -74,8 +74,9 @@ CENTROIDS = {"FL": (35, 30, 30), "Ins": (38, 0, 5), "LL": (8, -10, 35), "HiF": (
              "Th": (10, -18, 7), "Hy": (5, -5, -10), "ET": (3, -25, 5), "STh": (11, -14, -4),
              "MES": (6, -25, -12), "Cb": (25, -65, -35), "Pons": (6, -30, -30),
              "MY": (5, -40, -50), "WM": (25, 0, 25)}
-# every donor has at least one sample in each of these (so tiny releases answer the demo)
-MUST_SAMPLE = ["FL", "Str", "CbCx", "Th", "TL", "WM", "Hy", "OL"]
+# every donor has at least one sample in each of these (so tiny releases answer the demo, and
+# the hippocampal formation, which AHBA sampled in every donor, has samples at every scale)
+MUST_SAMPLE = ["FL", "Str", "CbCx", "HiF", "Th", "TL", "WM", "Hy", "OL"]
 
 
 @dataclass

@@ -25,7 +25,60 @@ INFO_OID = 13000
 OWNER_OID = 10
 FIRST_OID = 16384
 PG_CLASS_OID = 1259
+PG_PROC_OID = 1255
+# The fixed-width types: (typlen, category); the rest are variable-length (-1).
+_TYPE_SHAPES = {"bool": (1, "B"), "int2": (2, "N"), "int4": (4, "N"), "int8": (8, "N"),
+                "float4": (4, "N"), "float8": (8, "N"), "oid": (4, "N"), "char": (1, "Z"),
+                "date": (4, "D"), "time": (8, "D"), "timestamp": (8, "D"),
+                "timestamptz": (8, "D"), "timetz": (12, "D"), "interval": (16, "T"),
+                "uuid": (16, "U"), "name": (64, "S")}
+_CATEGORIES = {"numeric": "N", "text": "S", "varchar": "S", "bpchar": "S", "bytea": "U",
+               "json": "U", "jsonb": "U", "record": "P", "void": "P", "trigger": "P"}
+# Postgres' I/O function names: `int4recv`, but `date_recv` (drivers such as ADBC read them).
+_PLAIN_IO = {"bool", "int2", "int4", "int8", "float4", "float8", "text", "varchar", "bpchar",
+             "bytea", "name", "char", "oid"}
 
+
+def type_row(oid: int, name: str, display: str, element: int, array: int) -> dict:
+    """One pg_type row, with the I/O function names and sizes Postgres has."""
+    if element:
+        io = {"typinput": "array_in", "typoutput": "array_out", "typreceive": "array_recv",
+              "typsend": "array_send"}
+    elif name in ("record", "void", "unknown", "trigger"):
+        io = {"typinput": f"{name}_in", "typoutput": f"{name}_out", "typreceive": f"{name}_recv",
+              "typsend": f"{name}_send"}
+    else:
+        sep = "" if name in _PLAIN_IO else "_"
+        io = {"typinput": f"{name}{sep}in", "typoutput": f"{name}{sep}out",
+              "typreceive": f"{name}{sep}recv", "typsend": f"{name}{sep}send"}
+    length, category = _TYPE_SHAPES.get(name, (-1, _CATEGORIES.get(name, "U")))
+    return {"oid": oid, "typname": name, "display": display, "typnamespace": CATALOG_OID,
+            "typowner": OWNER_OID, "typlen": -1 if element else length,
+            "typbyval": 0 < length <= 8 and name not in ("name",) and not element,
+            "typtype": "p" if name in ("record", "void", "unknown", "trigger") else "b",
+            "typcategory": "A" if element else category, "typispreferred": False,
+            "typisdefined": True, "typdelim": ",", "typrelid": 0, "typelem": element,
+            "typarray": array, "typbasetype": 0, "typtypmod": -1, "typndims": 0,
+            "typcollation": 100 if category == "S" else 0, "typnotnull": False,
+            "typalign": "d" if length == 8 else "i", "typstorage": "p" if length > 0 else "x",
+            "typdefault": None, "typacl": None, **io}
+
+
+def _functions(con: duckdb.DuckDBPyConnection, first: int) -> list[dict]:
+    """The warehouse's macros as pg_proc rows (\\df and BI tools list them)."""
+    rows = con.execute(
+        "select function_name, function_type, parameters, comment, macro_definition "
+        "from duckdb_functions() where database_name = 'brainwh' and schema_name = 'main' "
+        "and function_type in ('macro', 'table_macro') order by function_name").fetchall()
+    out = []
+    for index, (name, kind, parameters, comment, body) in enumerate(rows):
+        table = kind == "table_macro"
+        out.append({"oid": FIRST_OID + first + index, "proname": name, "table": table,
+                    "nargs": len(parameters), "arguments": ", ".join(parameters),
+                    "argnames": list(parameters),
+                    "result": "SETOF record" if table else "unknown", "prosrc": body,
+                    "comment": comment})
+    return out
 # Catalog tables clients may join against but we have no rows for.
 EMPTY = {
     "pg_attrdef": "oid bigint, adrelid bigint, adnum integer, adbin varchar",
@@ -57,8 +110,6 @@ EMPTY = {
     "pg_partitioned_table": "partrelid bigint, partstrat varchar, partnatts smallint",
     "pg_sequence": "seqrelid bigint, seqtypid bigint, seqstart bigint, seqincrement bigint, "
                    "seqmax bigint, seqmin bigint, seqcache bigint, seqcycle boolean",
-    "pg_proc": "oid bigint, proname varchar, pronamespace bigint, prokind varchar, "
-               "proretset boolean, prorettype bigint, proargtypes bigint[], proowner bigint",
     "pg_foreign_table": "ftrelid bigint, ftserver bigint, ftoptions varchar[]",
     "pg_extension": "oid bigint, extname varchar, extowner bigint, extnamespace bigint, "
                     "extversion varchar",
@@ -94,10 +145,14 @@ create macro {PG_SCHEMA}.pg_get_triggerdef(o) as null::varchar, (o, p) as null::
 create macro {PG_SCHEMA}.pg_get_statisticsobjdef_columns(o) as null::varchar;
 create macro {PG_SCHEMA}.pg_get_partkeydef(o) as null::varchar;
 create macro {PG_SCHEMA}.pg_get_serial_sequence(t, c) as null::varchar;
-create macro {PG_SCHEMA}.pg_get_function_result(o) as null::varchar;
-create macro {PG_SCHEMA}.pg_get_function_arguments(o) as null::varchar;
-create macro {PG_SCHEMA}.pg_get_function_identity_arguments(o) as null::varchar;
-create macro {PG_SCHEMA}.pg_get_function_sqlbody(o) as null::varchar;
+create macro {PG_SCHEMA}.pg_get_function_result(o) as
+    (select result from {PG_SCHEMA}.bw_functions where oid = o);
+create macro {PG_SCHEMA}.pg_get_function_arguments(o) as
+    (select arguments from {PG_SCHEMA}.bw_functions where oid = o);
+create macro {PG_SCHEMA}.pg_get_function_identity_arguments(o) as
+    (select arguments from {PG_SCHEMA}.bw_functions where oid = o);
+create macro {PG_SCHEMA}.pg_get_function_sqlbody(o) as
+    (select prosrc from {PG_SCHEMA}.pg_proc where oid = o);
 create macro {PG_SCHEMA}.pg_get_viewdef(o) as
     (select definition from {PG_SCHEMA}.bw_relations where oid = try_cast(o as bigint)),
     (o, p) as (select definition from {PG_SCHEMA}.bw_relations where oid = try_cast(o as bigint));
@@ -118,9 +173,11 @@ create macro {PG_SCHEMA}.shobj_description(o, c) as null::varchar;
 create macro {PG_SCHEMA}.regclass_oid(x) as coalesce(
     try_cast(x::varchar as bigint),
     (select oid from {PG_SCHEMA}.pg_class
-     where relname = x::varchar or 'main.' || relname = x::varchar),
+     where relname = replace(x::varchar, '"', '')
+        or 'main.' || relname = replace(x::varchar, '"', '')),
     (select oid from {PG_SCHEMA}.bw_catalog_tables
-     where relname = x::varchar or 'pg_catalog.' || relname = x::varchar));
+     where relname = replace(x::varchar, '"', '')
+        or 'pg_catalog.' || relname = replace(x::varchar, '"', '')));
 create macro {PG_SCHEMA}.regclass_name(x) as coalesce(
     (select relname from {PG_SCHEMA}.pg_class where oid = try_cast(x::varchar as bigint)),
     x::varchar);
@@ -139,7 +196,8 @@ create macro {PG_SCHEMA}.regnamespace_name(x) as coalesce(
 create macro {PG_SCHEMA}.to_regtype(x) as
     (select oid from {PG_SCHEMA}.pg_type where typname = x::varchar or display = x::varchar);
 create macro {PG_SCHEMA}.to_regclass(x) as
-    (select oid from {PG_SCHEMA}.pg_class where relname = x::varchar);
+    (select oid from {PG_SCHEMA}.pg_class where relname = replace(x::varchar, '"', '')
+        or 'main.' || relname = replace(x::varchar, '"', ''));
 create macro {PG_SCHEMA}.has_table_privilege(a, b) as true, (a, b, c) as true;
 create macro {PG_SCHEMA}.has_schema_privilege(a, b) as true, (a, b, c) as true;
 create macro {PG_SCHEMA}.has_database_privilege(a, b) as true, (a, b, c) as true;
@@ -148,6 +206,21 @@ create macro {PG_SCHEMA}.has_any_column_privilege(a, b) as true, (a, b, c) as tr
 create macro {PG_SCHEMA}.pg_has_role(a, b) as false, (a, b, c) as false;
 create macro {PG_SCHEMA}.pg_is_in_recovery() as false;
 create macro {PG_SCHEMA}.pg_relation_is_publishable(o) as false;
+create macro {PG_SCHEMA}.array_remove(a, x) as list_filter(a, lambda e: e is distinct from x);
+create macro {PG_SCHEMA}._pg_expandarray(a) as
+    unnest(list_transform(generate_series(1, len(a)), lambda i: {{'x': a[i], 'n': i}}));
+create macro {PG_SCHEMA}.array_upper(a, d) as case when d = 1 then len(a) end;
+create macro {PG_SCHEMA}.array_lower(a, d) as case when d = 1 and len(a) > 0 then 1 end;
+create macro {PG_SCHEMA}.pg_get_keywords() as table
+    select keyword_name as word, 'U' as catcode, true as barelabel,
+           keyword_category as catdesc, 'can be bare label' as baredesc
+    from duckdb_keywords();
+create macro {PG_SCHEMA}.regtype_names(x) as case when x is not null then (
+    select list(coalesce(t.display, s.o) order by s.i)
+    from (select unnest(p) as o, generate_subscripts(p, 1) as i
+          from (select string_split(trim(regexp_replace(x::varchar, '[^0-9]+', ' ', 'g')), ' ')
+                as p)) s
+    left join {PG_SCHEMA}.pg_type t on t.oid = try_cast(s.o as bigint)) end;
 create macro {PG_SCHEMA}.txid_current() as 1::bigint;
 create macro {PG_SCHEMA}.pg_postmaster_start_time() as get_current_timestamp();
 create macro {PG_SCHEMA}.current_schemas(b) as
@@ -163,6 +236,11 @@ _SCHEMAS = {
                                 ("atttypid", pa.int64()), ("attnum", pa.int64()),
                                 ("atttypmod", pa.int64()), ("display", pa.string()),
                                 ("relname", pa.string()), ("relkind", pa.string())]),
+    "bw_functions": pa.schema([("oid", pa.int64()), ("proname", pa.string()),
+                               ("table", pa.bool_()), ("nargs", pa.int64()),
+                               ("arguments", pa.string()), ("argnames", pa.list_(pa.string())),
+                               ("result", pa.string()), ("prosrc", pa.string()),
+                               ("comment", pa.string())]),
     "pg_description": pa.schema([("objoid", pa.int64()), ("classoid", pa.int64()),
                                  ("objsubid", pa.int64()), ("description", pa.string())]),
 }
@@ -192,8 +270,12 @@ def _relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | Non
         """).fetchall()
 
 
-def build(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the catalog for the warehouse attached to `con` as `brainwh`."""
+def build(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Create the catalog for the warehouse attached to `con` as `brainwh`.
+
+    Returns each relation's columns and their type OIDs (lower-case names), for parameter
+    types.
+    """
     con.execute(f"create schema {PG_SCHEMA}")
     con.execute(f"create schema {IS_SCHEMA}")
     relations, attributes, descriptions = [], [], []
@@ -222,21 +304,22 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
                                  "objsubid": match["attnum"], "description": row[2]})
     _load(con, "bw_relations", relations)
     _load(con, "bw_attributes", attributes)
+    _load(con, "pg_type", [type_row(*row) for row in pg_type_rows()])
+    functions = _functions(con, len(relations))
+    _load(con, "bw_functions", functions)
+    descriptions.extend({"objoid": f["oid"], "classoid": PG_PROC_OID, "objsubid": 0,
+                         "description": f["comment"]} for f in functions if f["comment"])
     _load(con, "pg_description", descriptions)
-    _load(con, "pg_type", [{"oid": oid, "typname": name, "display": display,
-                            "typnamespace": CATALOG_OID, "typowner": OWNER_OID,
-                            "typlen": -1, "typbyval": False, "typtype": "b",
-                            "typcategory": "A" if elem else "U", "typisdefined": True,
-                            "typdelim": ",", "typrelid": 0, "typelem": elem, "typarray": arr,
-                            "typbasetype": 0, "typtypmod": -1, "typndims": 0,
-                            "typcollation": 0, "typnotnull": False, "typinput": "",
-                            "typoutput": "", "typreceive": "", "typsend": ""}
-                           for oid, name, display, elem, arr in pg_type_rows()])
     con.execute(_CATALOG_SQL)
     for name, columns in EMPTY.items():
         con.execute(f"create table {PG_SCHEMA}.{name} ({columns})")
     con.execute(MACROS)
     con.execute(_INFORMATION_SCHEMA_SQL)
+    columns: dict[str, dict[str, int]] = {}
+    for attribute in attributes:
+        columns.setdefault(attribute["relname"].lower(), {})[attribute["attname"].lower()] = \
+            attribute["atttypid"]
+    return columns
 
 
 def _view_body(definition: str | None) -> str | None:
@@ -247,6 +330,23 @@ def _view_body(definition: str | None) -> str | None:
 
 
 _CATALOG_SQL = f"""
+create table {PG_SCHEMA}.pg_proc as
+    select oid, proname, {MAIN_OID}::bigint as pronamespace, {OWNER_OID}::bigint as proowner,
+           14::bigint as prolang, 100::float as procost, case when "table" then 1000 else 0 end
+           ::float as prorows, 0::bigint as provariadic, '-' as prosupport, 'f' as prokind,
+           false as prosecdef, false as proleakproof, false as proisstrict,
+           "table" as proretset, 's' as provolatile, 's' as proparallel,
+           nargs::smallint as pronargs, 0::smallint as pronargdefaults,
+           case when "table" then 2249 else 705 end::bigint as prorettype,
+           trim(repeat('705 ', nargs::bigint)) as proargtypes,
+           null::bigint[] as proallargtypes, null::varchar[] as proargmodes,
+           argnames::varchar[] as proargnames, null::varchar as proargdefaults,
+           null::bigint[] as protrftypes, prosrc, null::varchar as probin,
+           null::varchar as prosqlbody, null::varchar[] as proconfig, null::varchar[] as proacl
+    from {PG_SCHEMA}.bw_functions;
+create table {PG_SCHEMA}.pg_language as
+    select * from (values (12::bigint, 'internal', false, false), (13::bigint, 'c', false, false),
+                          (14::bigint, 'sql', false, true)) t(oid, lanname, lanispl, lanpltrusted);
 create table {PG_SCHEMA}.pg_namespace as
     select * from (values ({CATALOG_OID}, 'pg_catalog', {OWNER_OID}, null::varchar[]),
                           ({MAIN_OID}, 'main', {OWNER_OID}, null::varchar[]),
@@ -279,7 +379,8 @@ create table {PG_SCHEMA}.bw_catalog_tables as
     select * from (values (1259, 'pg_class'), (1247, 'pg_type'), (1249, 'pg_attribute'),
                           (1255, 'pg_proc'), (2615, 'pg_namespace'), (2606, 'pg_constraint'),
                           (1262, 'pg_database'), (2610, 'pg_index'), (2609, 'pg_description'),
-                          (2620, 'pg_trigger'), (2601, 'pg_am'), (3456, 'pg_collation'))
+                          (2620, 'pg_trigger'), (2601, 'pg_am'), (3456, 'pg_collation'),
+                          (2612, 'pg_language'), (3079, 'pg_extension'))
     t(oid, relname);
 create table {PG_SCHEMA}.pg_am as
     select * from (values (2::bigint, 'heap', 't'), (403::bigint, 'btree', 'i'))
@@ -301,9 +402,15 @@ create table {PG_SCHEMA}.pg_tablespace as
     select * from (values (1663::bigint, 'pg_default', {OWNER_OID}::bigint))
     t(oid, spcname, spcowner);
 create table {PG_SCHEMA}.pg_settings as
-    select * from (values ('server_version', '16.0'), ('server_encoding', 'UTF8'),
-                          ('max_identifier_length', '63'), ('standard_conforming_strings', 'on'),
-                          ('default_transaction_read_only', 'on')) t(name, setting);
+    select *, null::varchar as unit, 'Preset Options' as category,
+           null::varchar as short_desc, 'internal' as context, 'string' as vartype,
+           'default' as source
+    from (values ('server_version', '16.0'), ('server_version_num', '160000'),
+                 ('server_encoding', 'UTF8'), ('max_identifier_length', '63'),
+                 ('max_index_keys', '32'), ('max_function_args', '100'),
+                 ('block_size', '8192'), ('standard_conforming_strings', 'on'),
+                 ('default_transaction_read_only', 'on'), ('integer_datetimes', 'on'))
+    t(name, setting);
 create table {PG_SCHEMA}.pg_tables as
     select 'main' as schemaname, relname as tablename, 'brainwh' as tableowner,
            null::varchar as tablespace, false as hasindexes, false as hasrules,

@@ -16,9 +16,9 @@ import struct
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pg_mimic import types as pg
-from pg_mimic.types import encode_value, encode_value_binary
 
+from warehouse.server.pgmimic import encode_value, encode_value_binary
+from warehouse.server.pgmimic import oids as pg
 from warehouse.server.pgtypes import PgType
 
 _BIN = pa.large_binary()
@@ -131,22 +131,52 @@ def _framed(values: pa.Array) -> pa.Array:
                                        values.fill_null(_NOTHING), _NOTHING)
 
 
-def data_rows(batch: pa.RecordBatch, columns: list[PgType], formats: list[int]) -> bytes:
-    """Every row of `batch` as DataRow messages, concatenated (all in Arrow and numpy)."""
-    rows = batch.num_rows
+def text_values(array: pa.Array, column: PgType) -> pa.Array:
+    """Each value's Postgres text form (binary array, null for NULL)."""
+    return _text_column(array, column)
+
+
+def _messages(tag: bytes, bodies: pa.Array, count: int | None) -> bytes:
+    """Each body as one message: `tag`, Int32 length, [Int16 field count,] body."""
+    rows = len(bodies)
     if rows == 0:
         return b""
+    fields = [("tag", "S1"), ("length", ">i4")] + ([("count", ">i2")] if count is not None
+                                                   else [])
+    header = np.empty(rows, dtype=fields)
+    header["tag"] = tag
+    header["length"] = pc.binary_length(bodies).to_numpy(zero_copy_only=False) + \
+        (6 if count is not None else 4)
+    if count is not None:
+        header["count"] = count
+    width = 7 if count is not None else 5
+    messages = pc.binary_join_element_wise(_fixed(header.view(f"V{width}")), bodies, _NOTHING)
+    offsets = np.frombuffer(messages.buffers()[1], dtype=np.int64)
+    start, end = offsets[messages.offset], offsets[messages.offset + rows]
+    return messages.buffers()[2].to_pybytes()[start:end]
+
+
+def framed(tag: bytes, bodies: pa.Array) -> bytes:
+    """Each body as one message `tag`, Int32 length, body; concatenated."""
+    return _messages(tag, bodies, None)
+
+
+def _fields(batch: pa.RecordBatch, columns: list[PgType], formats: list[int]) -> pa.Array:
+    """Each row's fields, framed (Int32 length, bytes) and concatenated."""
     fields = []
     for index, column in enumerate(columns):
         code = formats[0] if len(formats) == 1 else (formats[index] if formats else 0)
         encode = _binary_column if code == 1 else _text_column
         fields.append(_framed(encode(batch.column(index), column)))
-    bodies = pc.binary_join_element_wise(*fields, _NOTHING) if len(fields) > 1 else fields[0]
-    header = np.empty(rows, dtype=[("tag", "S1"), ("length", ">i4"), ("count", ">i2")])
-    header["tag"] = b"D"
-    header["length"] = pc.binary_length(bodies).to_numpy(zero_copy_only=False) + 6
-    header["count"] = len(columns)
-    messages = pc.binary_join_element_wise(_fixed(header.view("V7")), bodies, _NOTHING)
-    offsets = np.frombuffer(messages.buffers()[1], dtype=np.int64)
-    start, end = offsets[messages.offset], offsets[messages.offset + rows]
-    return messages.buffers()[2].to_pybytes()[start:end]
+    return pc.binary_join_element_wise(*fields, _NOTHING) if len(fields) > 1 else fields[0]
+
+
+def data_rows(batch: pa.RecordBatch, columns: list[PgType], formats: list[int],
+              tag: bytes = b"D") -> bytes:
+    """Every row of `batch` as DataRow messages (or binary CopyData, tag `d`), concatenated:
+    all in Arrow and numpy, no Python per row."""
+    if batch.num_rows == 0:
+        return b""
+    if not columns:
+        return _messages(tag, pa.array([b""] * batch.num_rows, _BIN), 0)
+    return _messages(tag, _fields(batch, columns, formats), len(columns))

@@ -11,7 +11,9 @@ closed when its last session ends. The unlinked old file stays readable until th
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +26,22 @@ from warehouse.server import catalog
 ALIAS = "brainwh"
 
 
+@dataclass
+class Resources:
+    """What each DuckDB instance may use: memory, and spill space in a private folder."""
+    memory_limit: int | None = None  # bytes
+    temp_root: Path | None = None  # a folder the server created; one subfolder per instance
+    temp_limit: int | None = None  # bytes
+
+
 @dataclass(eq=False)
 class Handle:
     path: Path
     key: tuple[int, int]
     con: duckdb.DuckDBPyConnection
     user_tables: set[str]
+    columns: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> column -> OID
+    temp_dir: Path | None = None
     sessions: int = 0
     closed: bool = field(default=False)
 
@@ -43,6 +55,8 @@ class Handle:
         if not self.closed:
             self.closed = True
             self.con.close()
+            if self.temp_dir is not None:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def _file_key(path: Path) -> tuple[int, int]:
@@ -50,7 +64,7 @@ def _file_key(path: Path) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
 
 
-def open_handle(path: Path) -> Handle:
+def open_handle(path: Path, resources: Resources | None = None) -> Handle:
     while True:  # a build may publish while we open: the key must be the file we opened
         if not path.exists():
             db.connect(path, read_only=True)  # the usual "no warehouse" error
@@ -59,8 +73,17 @@ def open_handle(path: Path) -> Handle:
         if _file_key(path) == key:
             break
         con.close()
+    resources = resources or Resources()
+    temp_dir = None
     try:
-        catalog.build(con)
+        if resources.memory_limit:
+            con.execute(f"SET memory_limit = '{resources.memory_limit // 2**20}MiB'")
+        if resources.temp_root is not None:
+            temp_dir = Path(tempfile.mkdtemp(prefix="duckdb-", dir=resources.temp_root))
+            con.execute(f"SET temp_directory = '{temp_dir}'")
+        if resources.temp_limit:
+            con.execute(f"SET max_temp_directory_size = '{resources.temp_limit // 2**20}MiB'")
+        columns = catalog.build(con)
         db.lock_down(con)
         names = {name for (name,) in con.execute(
             "select table_name from duckdb_tables() where database_name = ? union "
@@ -68,22 +91,26 @@ def open_handle(path: Path) -> Handle:
             [ALIAS, ALIAS]).fetchall()}
     except BaseException:
         con.close()
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
         raise
-    return Handle(path=path, key=key, con=con, user_tables={n.lower() for n in names})
+    return Handle(path=path, key=key, con=con, user_tables={n.lower() for n in names},
+                  columns=columns, temp_dir=temp_dir)
 
 
 class Published:
     """Hands out the handle of the file now at `path` (thread-safe; call from worker threads)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, resources: Resources | None = None) -> None:
         self.path = path
+        self.resources = resources
         self._lock = threading.Lock()
         self._current: Handle | None = None
 
     def start(self) -> Handle:
         """Open the file once up front, so a missing or broken warehouse fails at start."""
         with self._lock:
-            self._current = open_handle(self.path)
+            self._current = open_handle(self.path, self.resources)
             return self._current
 
     def acquire(self) -> Handle:
@@ -95,7 +122,7 @@ class Published:
                 changed = False  # between builds there is always a file; keep what we have
             if changed:
                 try:
-                    fresh = open_handle(self.path)
+                    fresh = open_handle(self.path, self.resources)
                 except Exception as error:  # noqa: BLE001 - keep serving the version we have
                     if current is None:
                         raise

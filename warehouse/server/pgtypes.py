@@ -12,10 +12,14 @@ import decimal
 import uuid
 from dataclasses import dataclass
 
-from pg_mimic import types as pg
-from pg_mimic.arrays import ARRAY_OID
+from warehouse.server.pgmimic import ARRAY_OID
+from warehouse.server.pgmimic import oids as pg
 
 TIMETZ = 1266
+RECORD = 2249
+VOID = 2278
+TRIGGER = 2279
+UNKNOWN = 705
 
 
 @dataclass(frozen=True)
@@ -89,16 +93,18 @@ def pg_type_rows() -> list[tuple[int, str, str, int, int]]:
         pg.BYTEA: "bytea", pg.DATE: "date", pg.TIME: "time", pg.TIMESTAMP: "timestamp",
         pg.TIMESTAMPTZ: "timestamptz", pg.INTERVAL: "interval", pg.UUID: "uuid", pg.JSON: "json",
         pg.JSONB: "jsonb", pg.NAME: "name", pg.CHAR: "char", pg.OID: "oid", TIMETZ: "timetz",
-        pg.BPCHAR: "bpchar",
+        pg.BPCHAR: "bpchar", RECORD: "record", VOID: "void", UNKNOWN: "unknown",
+        TRIGGER: "trigger",
     }
     display = {t.oid: t.name for t in _SCALARS.values()}
     display.update({pg.JSON: "json", pg.JSONB: "jsonb", pg.VARCHAR: "character varying",
                     pg.NAME: "name", pg.CHAR: '"char"', pg.OID: "oid", pg.NUMERIC: "numeric",
-                    TIMETZ: "time with time zone", pg.BPCHAR: "character"})
+                    TIMETZ: "time with time zone", pg.BPCHAR: "character", RECORD: "record",
+                    VOID: "void", UNKNOWN: "unknown", TRIGGER: "trigger"})
     rows = []
     for oid, typname in names.items():
         rows.append((oid, typname, display.get(oid, typname), 0, ARRAY_OID.get(oid, 0)))
-        if oid in ARRAY_OID:
+        if oid in ARRAY_OID and oid not in (RECORD, VOID, UNKNOWN, TRIGGER):
             rows.append((ARRAY_OID[oid], "_" + typname, display.get(oid, typname) + "[]", oid, 0))
     return rows
 

@@ -10,10 +10,15 @@ Queries that touch no catalog object are not rewritten at all: they go to DuckDB
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
+
+from warehouse.server import sqltext
+from warehouse.server.pgmimic import parse_array_literal
 
 PG_SCHEMA = "memory.brainwh_pg"
 IS_SCHEMA = "memory.brainwh_is"
@@ -33,7 +38,8 @@ MACRO_FUNCTIONS = {
     "pg_get_keywords", "regclass_oid", "regclass_name", "regtype_oid", "regtype_name",
     "pg_is_other_temp_schema", "pg_my_temp_schema", "pg_tablespace_location",
     "pg_get_function_sqlbody", "pg_get_ruledef", "current_schemas", "regnamespace_oid",
-    "regnamespace_name", "pg_relation_is_publishable",
+    "regnamespace_name", "pg_relation_is_publishable", "array_remove", "_pg_expandarray",
+    "array_upper", "array_lower", "regtype_names",
 }
 # Functions whose value is the session's (filled in from `Session`).
 SESSION_FUNCTIONS = {"version", "current_setting", "pg_backend_pid", "current_user",
@@ -42,6 +48,7 @@ SESSION_FUNCTIONS = {"version", "current_setting", "pg_backend_pid", "current_us
 _REG_TYPES = {"regclass", "regtype", "regnamespace"}
 _OTHER_REG = {"regproc", "regprocedure", "regoper", "regoperator", "regrole",
               "regconfig", "regdictionary", "regcollation", "oid", "xid", "cid", "tid"}
+_CATALOG_WORDS = MACRO_FUNCTIONS | SESSION_FUNCTIONS | _REG_TYPES | {"information_schema"}
 _REGEX_OPS = {"~": (False, False), "!~": (True, False), "~*": (False, True), "!~*": (True, True)}
 
 
@@ -54,7 +61,25 @@ class SessionValues:
     settings: dict[str, str]
 
 
+def mentions_catalog(sql: str) -> bool:
+    """Might the statement read the catalog or session values? (Words outside literals.)"""
+    lowered = sql.lower()
+    if "pg_" not in lowered and not any(word in lowered for word in _CATALOG_WORDS):
+        return False
+    used = sqltext.words(sql)
+    return bool(used & _CATALOG_WORDS) or any(word.startswith("pg_") for word in used)
+
+
+# Postgres syntax sqlglot cannot parse, rewritten in the text first (name, pattern, replacement).
+TEXT_RULES = [
+    ("OID arrays to type names", re.compile(r"([\w.]+)::(?:pg_catalog\.)?regtype\[\]"),
+     r"pg_catalog.regtype_names(\1)"),
+]
+
+
 def parse(sql: str) -> exp.Expression | None:
+    for _name, pattern, replacement in TEXT_RULES:
+        sql = pattern.sub(replacement, sql)
     try:
         expressions = sqlglot.parse(sql, dialect="postgres")
     except Exception:  # noqa: BLE001 - not Postgres SQL we can read: DuckDB's to judge
@@ -80,6 +105,14 @@ def _is_catalog_table(table: exp.Table, user_tables: set[str]) -> bool:
         table.name.lower() not in user_tables
 
 
+def names_catalog(sql: str, user_tables: set[str]) -> bool:
+    """Does the text name a catalog table (for queries sqlglot cannot parse)?"""
+    used = sqltext.words(sql)
+    return bool(used & {"pg_catalog", "information_schema"}) or any(
+        word.startswith("pg_") and word not in user_tables and word not in MACRO_FUNCTIONS
+        and word not in SESSION_FUNCTIONS for word in used)
+
+
 def is_catalog_query(tree: exp.Expression, user_tables: set[str]) -> bool:
     """Does the statement read the catalog or ask for something only the session knows?"""
     for table in tree.find_all(exp.Table):
@@ -91,45 +124,158 @@ def is_catalog_query(tree: exp.Expression, user_tables: set[str]) -> bool:
         name = _function_name(node)
         if name in MACRO_FUNCTIONS or name in SESSION_FUNCTIONS:
             return True
-    return any(isinstance(node.parent, exp.Dot) and str(node.parent.this).lower() == "pg_catalog"
-               for node in tree.find_all(exp.Anonymous))
+    if any(_type_name(node) in _REG_TYPES | _OTHER_REG for node in tree.find_all(exp.Cast)):
+        return True
+    return any(isinstance(node.parent, exp.Dot) and str(node.parent.this).lower()
+               in ("pg_catalog", "information_schema") for node in tree.find_all(exp.Anonymous))
 
 
-def rewrite(tree: exp.Expression, session: SessionValues, user_tables: set[str]) -> str:
-    """The DuckDB SQL for a catalog query."""
-    tree = tree.copy()
+@dataclass
+class Context:
+    session: SessionValues
+    user_tables: set[str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rewrite: its name (for logs and tests) and what it does to the tree, in place."""
+    name: str
+    apply: Callable[[exp.Expression, Context], None]
+
+
+def _catalog_tables(tree: exp.Expression, context: Context) -> None:
+    """pg_catalog.x and information_schema.x -> our tables (aliased by their own name)."""
     for table in list(tree.find_all(exp.Table)):
         if isinstance(table.this, exp.Func):  # FROM pg_catalog.unnest(...)
             table.set("db", None)
-        elif _is_catalog_table(table, user_tables):
+        elif _is_catalog_table(table, context.user_tables):
             schema = IS_SCHEMA if (table.db or "").lower() == "information_schema" else PG_SCHEMA
             catalog, db = schema.split(".")
             if not table.alias:  # columns may say pg_catalog.pg_class.relname
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
             table.set("catalog", exp.to_identifier(catalog))
             table.set("db", exp.to_identifier(db))
+
+
+def _qualified_names(tree: exp.Expression, context: Context) -> None:
+    """pg_catalog.pg_class.relname -> pg_class.relname; pg_catalog.f(...) -> f(...)."""
     for column in list(tree.find_all(exp.Column)):
         if (column.args.get("db") and str(column.args["db"]).lower()
                 in ("pg_catalog", "information_schema")):
             column.set("db", None)
             column.set("catalog", None)
-    for dot in list(tree.find_all(exp.Dot)):  # pg_catalog.f(...) -> f(...)
-        if str(dot.this).lower() == "pg_catalog" and isinstance(dot.expression, exp.Func):
+    for dot in list(tree.find_all(exp.Dot)):
+        if str(dot.this).lower() in ("pg_catalog", "information_schema") \
+                and isinstance(dot.expression, exp.Func):
             dot.replace(dot.expression)
+
+
+def _regex_operators(tree: exp.Expression, context: Context) -> None:
+    """x ~ 'p', !~, ~*, !~* (psql writes OPERATOR(pg_catalog.~)) -> regexp_matches."""
     for node in list(tree.find_all(exp.Operator)):
         operator = str(node.args.get("operator", "")).split(".")[-1].strip()
         if operator in _REGEX_OPS:
             node.replace(_regex(node.this, node.expression, *_REGEX_OPS[operator]))
+
+
+def _collations(tree: exp.Expression, context: Context) -> None:
+    """x COLLATE pg_catalog.default -> x."""
     for node in list(tree.find_all(exp.Collate)):
         node.replace(node.this)
-    for node in list(tree.find_all(exp.Cast)):  # x::regclass::text first: the name
+
+
+def _reg_names(tree: exp.Expression, context: Context) -> None:
+    """x::regclass::text (a name through an OID type) -> the name."""
+    for node in list(tree.find_all(exp.Cast)):
         inner = node.this
         if _type_name(node) in ("text", "varchar", "name") and isinstance(inner, exp.Cast) \
                 and _type_name(inner) in _REG_TYPES:
             node.replace(_macro(f"{_type_name(inner)}_name", inner.this))
+
+
+def _reg_casts(tree: exp.Expression, context: Context) -> None:
+    """::regclass/::regtype/::regnamespace -> OID lookups; other OID types -> BIGINT."""
     for node in reversed(list(tree.find_all(exp.Cast))):
         _rewrite_cast(node)
-    _rewrite_functions(tree, session)
+
+
+def _array_literals(tree: exp.Expression, context: Context) -> None:
+    """'{a,b}'::text[] and x = ANY('{a,b}') (Postgres array literals) -> ['a', 'b']."""
+    for node in list(tree.find_all(exp.Cast)):
+        if isinstance(node.this, exp.Literal) and node.this.is_string and (
+                node.to.is_type(exp.DataType.Type.ARRAY) or _type_name(node).endswith("[]")):
+            _to_list(node, node.this.this)
+    for node in list(tree.find_all(exp.Any, exp.All)):
+        inner = node.this.this if isinstance(node.this, exp.Paren) else node.this
+        if isinstance(inner, exp.Literal) and inner.is_string and inner.this.startswith("{"):
+            _to_list(inner, inner.this)
+
+
+def _to_list(node: exp.Expression, text: str) -> None:
+    try:
+        items = parse_array_literal(text)
+    except ValueError:
+        return
+    node.replace(exp.Array(expressions=[exp.null() if item is None else
+                                        exp.Literal.string(str(item)) for item in _flat(items)]))
+
+
+def _column_names(tree: exp.Expression, context: Context) -> None:
+    """An unaliased function call is named after the function, as Postgres names it
+    (`count(1)` is column `count`), so ORDER BY count and clients' lookups find it."""
+    for select in tree.find_all(exp.Select):
+        for index, expression in enumerate(select.expressions):
+            call = expression.this if isinstance(expression, exp.Window) else expression
+            if isinstance(call, exp.Func) and not isinstance(expression, exp.Alias):
+                name = _function_name(call)
+                if name and name.isidentifier() and not name.startswith(("pg_", "memory")):
+                    select.expressions[index] = exp.alias_(expression, name)
+
+
+def _flat(items):
+    for item in items:
+        if isinstance(item, list):
+            yield from _flat(item)
+        else:
+            yield item
+
+
+def _regproc_zero(tree: exp.Expression, context: Context) -> None:
+    """typreceive != 0: regproc columns hold names ('-' for none), as Postgres prints them."""
+    for node in list(tree.find_all(exp.EQ, exp.NEQ)):
+        for column, other in ((node.this, node.expression), (node.expression, node.this)):
+            if isinstance(column, exp.Column) and column.name.lower() in _REGPROC_COLUMNS \
+                    and isinstance(other, exp.Literal) and other.this == "0":
+                other.replace(exp.Literal.string("-"))
+
+
+def _session_values(tree: exp.Expression, context: Context) -> None:
+    """version(), current_user, current_setting(...), ... -> this session's values."""
+    _rewrite_functions(tree, context.session)
+
+
+RULES = [
+    Rule("catalog tables", _catalog_tables),
+    Rule("qualified names", _qualified_names),
+    Rule("regex operators", _regex_operators),
+    Rule("collations", _collations),
+    Rule("array literals", _array_literals),
+    Rule("Postgres column names", _column_names),
+    Rule("names through OID types", _reg_names),
+    Rule("OID type casts", _reg_casts),
+    Rule("regproc compared with 0", _regproc_zero),
+    Rule("session values and catalog functions", _session_values),
+]
+_REGPROC_COLUMNS = {"typreceive", "typsend", "typinput", "typoutput", "typmodin", "typmodout",
+                    "typanalyze", "typsubscript", "aggfnoid", "prosupport"}
+
+
+def rewrite(tree: exp.Expression, session: SessionValues, user_tables: set[str]) -> str:
+    """The DuckDB SQL for a catalog query: every rule in `RULES`, in order."""
+    tree = tree.copy()
+    context = Context(session, user_tables)
+    for rule in RULES:
+        rule.apply(tree, context)
     return tree.sql(dialect="duckdb")
 
 
@@ -178,6 +324,11 @@ def _rewrite_cast(node: exp.Cast) -> None:
     inner = node.this
     if target in _REG_TYPES:
         node.replace(_macro(f"{target}_oid", inner))
+    elif target in ("regproc", "regprocedure"):  # regproc columns hold function names
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            node.replace(exp.Literal.string(inner.this.split(".")[-1].split("(")[0]))
+        else:
+            node.replace(exp.cast(inner, "VARCHAR"))
     elif target in _OTHER_REG:
         node.replace(exp.cast(inner, "BIGINT"))
     elif target in ("name", '"char"', "char", "text"):
@@ -211,6 +362,8 @@ def _rewrite_functions(tree: exp.Expression, session: SessionValues) -> None:
             node.replace(replacements[name].copy())
         elif name in MACRO_FUNCTIONS and isinstance(node, exp.Anonymous):
             node.set("this", f"{PG_SCHEMA}.{name}")
+        elif name in MACRO_FUNCTIONS:  # a function sqlglot knows, e.g. array_remove
+            node.replace(_macro(name, *[arg for arg in node.iter_expressions()]))
         elif name == "current_schemas":
             node.replace(_macro("current_schemas", node.this))
         elif name == "json_build_object":
