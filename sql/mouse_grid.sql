@@ -17,7 +17,7 @@
 --   structure_id       BIGINT   the finest structure annotated there (null outside the brain)
 --   structure_acronym  VARCHAR  its acronym
 --   energy             FLOAT    the grid's value (-1 = no data)
--- sources: ish_grids, ish_grid_voxels, ish_experiments, structures;
+-- sources: ish_grids, ish_grid_voxels, ish_grid_layout, ish_experiments, structures;
 --   require_value, require_loaded (argument checks)
 create or replace macro mouse_grid(gene_or_experiment) as table
 with known as (
@@ -63,22 +63,11 @@ brain as (
     join ish_grid_voxels as v on v.position = x.position
 ),
 
-outside_voxels as (
-    select voxel_index, row_number() over (order by voxel_index) as k
-    from (select range::integer as voxel_index from range(159326))
-    where voxel_index not in (select voxel_index from ish_grid_voxels)
-),
-
-outside_values as (
-    select generate_subscripts(g.outside, 1) as k, unnest(g.outside) as energy
-    from ish_grids as g
-    where g.experiment_id = (select experiment_id from chosen)
-),
-
 outside as (
-    select o.voxel_index, v.energy
-    from outside_voxels as o
-    join outside_values as v on v.k = o.k
+    select unnest(l.outside_voxels) as voxel_index, unnest(g.outside) as energy
+    from ish_grids as g
+    cross join ish_grid_layout as l
+    where g.experiment_id = (select experiment_id from chosen)
 )
 
 select

@@ -126,8 +126,12 @@ def write_layout(con: duckdb.DuckDBPyConnection, layout: Layout, structure_ids: 
         "first_position": pa.array(layout.cell_starts + 1, pa.int32()),
         "last_position": pa.array(ends, pa.int32()),
         "n_voxels": pa.array(ends - layout.cell_starts, pa.int32())})
-    con.execute("insert into ish_grid_layout values (?, ?, ?, ?)",
-                [layout.n_brain, layout.slice_length, layout.n_cells, source])
+    arrays.append(con, "ish_grid_layout", {
+        "n_brain_voxels": pa.array([layout.n_brain], pa.int32()),
+        "slice_length": pa.array([layout.slice_length], pa.int32()),
+        "n_cells": pa.array([layout.n_cells], pa.int32()),
+        "annotation_source": pa.array([source]),
+        "outside_voxels": arrays.lists(layout.outside.astype(np.int32)[None, :])})
 
 
 def stored_layout(con: duckdb.DuckDBPyConnection) -> Layout | None:

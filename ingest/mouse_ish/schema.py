@@ -122,7 +122,9 @@ create table if not exists ish_grid_layout (
     n_brain_voxels integer not null,   -- voxels annotated with a structure
     slice_length integer not null,     -- positions per ish_grids column s00..s15 (4096)
     n_cells integer not null,
-    annotation_source varchar          -- the gridAnnotation file
+    annotation_source varchar,         -- the gridAnnotation file
+    outside_voxels integer[]           -- voxel indices outside the brain, ascending (the order
+                                       -- of ish_grids.outside)
 )
 """
 GRID_MISSING = """
