@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests import ish_release as release_
+from tests.helpers import query_rows
 from tests.ish_release import EXPERIMENTS, GENES
 
 FAILED = {e for e, _g, _p, failed, _h in EXPERIMENTS if failed}
@@ -32,12 +33,8 @@ def db(release, tmp_path_factory) -> Path:
 
 
 def query(db: Path, sql: str, params=None) -> list[tuple]:
-    """A plain DuckDB connection (what every client has): the macros are pure SQL."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    """A plain read-only DuckDB connection (what every client has): the macros are pure SQL."""
+    return query_rows(db, sql, params)
 
 
 def subtree(release: release_.Release, acronyms: list[str]) -> np.ndarray:
