@@ -224,12 +224,14 @@ seed_cell_sums as materialized (
 per_experiment as (
     select
         experiment_id,
+        grid,
         list_sum(list_transform(t, lambda z: z.dot)) as dot,
         list_sum(list_transform(t, lambda z: z.gsum)) as gsum,
         list_sum(list_transform(t, lambda z: z.gsq)) as gsq
     from (
         select
             g.experiment_id,
+            g.grid,
             [
             ish_slice_terms(g.s00, s.x00, s.se00),
             ish_slice_terms(g.s01, s.x01, s.se01),
@@ -257,7 +259,7 @@ per_experiment as (
 -- positions of ish_grid_missing in the domain
 missing_terms as (
     select
-        m.experiment_id,
+        m.grid,
         count(*) filter (where v.counted)::double as gv,
         coalesce(sum(v.x), 0) as gx,
         coalesce(sum(v.x * v.x), 0) as gx2,
@@ -265,7 +267,7 @@ missing_terms as (
     from ish_grid_missing as m
     join seed_voxels as v on v.position = m.position
     where v.counted or v.excepted
-    group by m.experiment_id
+    group by m.grid
 ),
 
 -- the sums over the voxels both have data in (derivation: README, "Allen Mouse Brain Atlas");
@@ -285,7 +287,7 @@ sums as (
     from per_experiment as p
     join ish_grid_cell_stats as g on g.experiment_id = p.experiment_id
     cross join seed_cell_sums as s
-    left join missing_terms as t on t.experiment_id = p.experiment_id
+    left join missing_terms as t on t.grid = p.grid
 )
 
 select

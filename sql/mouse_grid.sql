@@ -17,8 +17,8 @@
 --   structure_id       BIGINT   the finest structure annotated there (null outside the brain)
 --   structure_acronym  VARCHAR  its acronym
 --   energy             FLOAT    the grid's value (-1 = no data)
--- sources: ish_grids, ish_grid_voxels, ish_grid_layout, ish_experiments, structures;
---   require_value, require_loaded (argument checks)
+-- sources: ish_grids, ish_grid_outside, ish_grid_voxels, ish_grid_layout, ish_experiments,
+--   structures; require_value, require_loaded (argument checks)
 create or replace macro mouse_grid(gene_or_experiment) as table
 with known as (
     select coalesce((select list(distinct seed_text) from (
@@ -64,10 +64,18 @@ brain as (
 ),
 
 outside as (
-    select unnest(l.outside_voxels) as voxel_index, unnest(g.outside) as energy
-    from ish_grids as g
-    cross join ish_grid_layout as l
-    where g.experiment_id = (select experiment_id from chosen)
+    select o.voxel_index, x.energy
+    from (
+        select
+            c.chunk::integer * 4096 + generate_subscripts(c.energy, 1) as k,
+            unnest(c.energy) as energy
+        from ish_grid_outside as c
+        where c.experiment_id = (select experiment_id from chosen)
+    ) as x
+    join (
+        select generate_subscripts(outside_voxels, 1) as k, unnest(outside_voxels) as voxel_index
+        from ish_grid_layout
+    ) as o on o.k = x.k
 )
 
 select

@@ -30,7 +30,7 @@ from ingest.mouse_ish.volumes import ANNOTATION_HINT, Volume, read_grid
 from warehouse import progress
 from warehouse.errors import DataError
 
-BATCH = 256
+BATCH = 128
 
 
 @dataclass
@@ -182,16 +182,18 @@ def _arrays(values: np.ndarray, width: int) -> pa.FixedSizeListArray:
 def write_grids(con: duckdb.DuckDBPyConnection, grids: list[tuple[int, SourceFile]],
                 layout: Layout) -> set[str]:
     """Every grid, read and cut to the layout a batch at a time, in the grid tables (one row
-    per grid, in id order; the missing voxels by position, so that a search reads the positions
-    it needs together). Returns the other volumes the zips held (not loaded)."""
-    for table in ("ish_grid_missing", "ish_grid_cell_stats", "ish_grids"):
+    per grid, in id order, numbered; the missing voxels by position, so that a search reads the
+    positions it needs together). Returns the other volumes the zips held (not loaded)."""
+    for table in ("ish_grid_missing", "ish_grid_outside", "ish_grid_cell_stats", "ish_grids"):
         con.execute(f"delete from {table}")
     grids = sorted(grids, key=lambda g: g[0])
-    missing_positions, missing_ids = [], []
+    missing_positions, missing_grids = [], []
     others: set[str] = set()
-    # one grid is a 256 KB row: DuckDB's 2,048-row chunks of them need more than the 1 GB that
-    # arrays.uncompressed allows, so the default memory limit stays
-    with progress.bar("ISH grids", len(grids), "grids") as bar:
+    n_chunks = -(-len(layout.outside) // layout.slice_length)
+    # a grid is a 256 KB row and DuckDB works on 2,048 rows at a time: more than the 1 GB the
+    # other array loads keep to
+    with arrays.uncompressed(con, memory_limit="4GB"), \
+            progress.bar("ISH grids", len(grids), "grids") as bar:
         for start in range(0, len(grids), BATCH):
             batch = grids[start:start + BATCH]
             volumes = [read_grid(source.path, source.origin, experiment)
@@ -200,9 +202,10 @@ def write_grids(con: duckdb.DuckDBPyConnection, grids: list[tuple[int, SourceFil
             encoded = encode(np.stack([volume.values for volume in volumes]), layout)
             del volumes
             ids = np.array([experiment for experiment, _ in batch], dtype=np.int64)
-            for experiment, positions in zip(ids.tolist(), encoded.missing, strict=True):
+            numbers = np.arange(start + 1, start + len(batch) + 1, dtype=np.int32)
+            for number, positions in zip(numbers.tolist(), encoded.missing, strict=True):
                 missing_positions.append(positions)
-                missing_ids.append(np.full(len(positions), experiment, dtype=np.int64))
+                missing_grids.append(np.full(len(positions), number, dtype=np.int32))
             arrays.append(con, "ish_grid_cell_stats", {
                 "experiment_id": pa.array(ids), "n_valid": arrays.lists(encoded.n_valid),
                 "sums": arrays.lists(encoded.sums), "sumsqs": arrays.lists(encoded.sumsqs),
@@ -212,17 +215,23 @@ def write_grids(con: duckdb.DuckDBPyConnection, grids: list[tuple[int, SourceFil
                                      layout.slice_length)
                        for k, name in enumerate(SLICE_COLUMNS)}
             arrays.append(con, "ish_grids", {
-                "experiment_id": pa.array(ids),
+                "experiment_id": pa.array(ids), "grid": pa.array(numbers),
                 "n_valid": pa.array(encoded.n_valid.sum(axis=1), pa.int32()),
                 **columns,
-                "outside": arrays.lists(encoded.outside),
                 "source_uri": pa.array([source.origin for _, source in batch])})
+            outside = np.full((len(batch), n_chunks * layout.slice_length), -1,
+                              dtype=np.float32)
+            outside[:, :encoded.outside.shape[1]] = encoded.outside
+            arrays.append(con, "ish_grid_outside", {
+                "experiment_id": pa.array(np.repeat(ids, n_chunks)),
+                "chunk": pa.array(np.tile(np.arange(n_chunks, dtype=np.int16), len(batch))),
+                "energy": _arrays(outside.reshape(-1, layout.slice_length),
+                                  layout.slice_length)})
             bar.update(len(batch))
         if missing_positions:
             positions = np.concatenate(missing_positions)
-            experiments = np.concatenate(missing_ids)
-            order = np.lexsort((experiments, positions))
+            numbers = np.concatenate(missing_grids)
+            order = np.lexsort((numbers, positions))
             arrays.append(con, "ish_grid_missing", {
-                "position": pa.array(positions[order]),
-                "experiment_id": pa.array(experiments[order])})
+                "position": pa.array(positions[order]), "grid": pa.array(numbers[order])})
     return others

@@ -12,8 +12,8 @@ one row (a point lookup). Per experiment and cell the load also stores the numbe
 of squares of the valid voxel values (`ish_grid_cell_stats`), and the positions of the -1
 voxels inside cells that have data elsewhere (`ish_grid_missing`, long, by position): a
 differential search is then a few list products per experiment, a correlation search reads
-each grid once. Voxels outside the annotated brain are kept too (`ish_grids.outside`), so a
-grid comes back whole.
+each grid once. Voxels outside the annotated brain are kept too (`ish_grid_outside`, in
+fixed-size chunks), so a grid comes back whole.
 """
 
 from __future__ import annotations
@@ -124,14 +124,22 @@ create table if not exists ish_grid_layout (
     n_cells integer not null,
     annotation_source varchar,         -- the gridAnnotation file
     outside_voxels integer[]           -- voxel indices outside the brain, ascending (the order
-                                       -- of ish_grids.outside)
+                                       -- of ish_grid_outside's chunks)
 )
 """
 GRID_MISSING = """
 create table if not exists ish_grid_missing (
     position integer not null,         -- a brain voxel (ish_grid_voxels.position) that is -1
-    experiment_id bigint not null      -- in this grid, inside a cell with data elsewhere (the
-                                       -- rest of the -1 are whole cells: see n_valid)
+    grid integer not null              -- in this grid (ish_grids.grid), inside a cell with data
+                                       -- elsewhere (the rest of the -1 are whole cells)
+)
+"""
+GRID_OUTSIDE = """
+create table if not exists ish_grid_outside (
+    experiment_id bigint not null,
+    chunk smallint not null,           -- 0, 1, ...: voxels 4096 * chunk + 1 .. of the list
+                                       -- ish_grid_layout.outside_voxels
+    energy float[4096] not null        -- their values (-1 = no data; the last chunk padded)
 )
 """
 GRID_CELL_STATS = """
@@ -146,6 +154,7 @@ create table if not exists ish_grid_cell_stats (
 GRIDS = """
 create table if not exists ish_grids (
     experiment_id bigint not null,
+    grid integer not null,             -- 1, 2, ...: the grid's number in ish_grid_missing
     n_valid integer not null,          -- brain voxels with data
     s00 float[4096] not null,          -- brain positions 1-4096, as the source has them (-1 =
                                        -- no data; padding -1)
@@ -164,14 +173,12 @@ create table if not exists ish_grids (
     s13 float[4096] not null,          -- positions 53249-57344
     s14 float[4096] not null,          -- positions 57345-61440
     s15 float[4096] not null,          -- positions 61441-65536
-    outside float[] not null,          -- values at the voxels outside the annotated brain, in
-                                       -- voxel_index order (kept so a grid comes back whole)
     source_uri varchar
 )
 """
 DDL = (GENES, EXPERIMENTS, STRUCTURE_EXPRESSION, REGIONAL, GRID_VOXELS_TABLE, GRID_CELLS,
-       GRID_META, GRID_MISSING, GRID_CELL_STATS, GRIDS)
+       GRID_META, GRID_MISSING, GRID_OUTSIDE, GRID_CELL_STATS, GRIDS)
 METADATA_TABLES = ("ish_genes", "ish_experiments")
 UNIONIZE_TABLES = ("ish_structure_expression", "ish_regional_means")
 ANNOTATION_TABLES = ("ish_grid_voxels", "ish_grid_cells", "ish_grid_layout")
-GRID_TABLES = ("ish_grid_missing", "ish_grid_cell_stats", "ish_grids")
+GRID_TABLES = ("ish_grid_missing", "ish_grid_outside", "ish_grid_cell_stats", "ish_grids")
