@@ -96,15 +96,28 @@ def serving(db: Path, *args: str, env: dict[str, str] | None = None,
 
 
 @contextmanager
-def moto_server(log_dir: Path) -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1; yields its endpoint URL."""
+def http_service(command: list[str], log_dir: Path, name: str) -> Iterator[str]:
+    """A server process on 127.0.0.1 (the free port replaces `{port}` in `command`), stopped
+    by its PID; yields its base URL."""
     port = free_port()
-    log = log_dir / f"moto-{port}.log"
+    log = log_dir / f"{name}-{port}.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                    "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([part.format(port=port) for part in command], stdout=out,
+                                   stderr=subprocess.STDOUT)
     try:
         wait_for_port(process, port, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)
+
+
+def moto_server(log_dir: Path):
+    """A moto S3 server; yields its endpoint URL."""
+    return http_service([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                         "{port}"], log_dir, "moto")
+
+
+def static_files(root: Path, log_dir: Path):
+    """`python -m http.server` over `root` (index pages list folders)."""
+    return http_service([sys.executable, "-m", "http.server", "{port}", "--bind", "127.0.0.1",
+                         "--directory", str(root)], log_dir, "http")

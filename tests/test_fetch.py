@@ -9,15 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from serving import free_port, stop, wait_for_port
+from serving import free_port, http_service
 
 from tests.helpers import FIXTURES, nested_graph, table_counts
 from tests.ish_site import add_ish
@@ -80,18 +78,9 @@ def build_site(site: Path, release: Path) -> Path:
     return site
 
 
-@contextmanager
-def running(site: Path) -> Iterator[str]:
-    port = free_port()
-    log = site.parent / f"site-{port}.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, str(SITE), str(site), str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+def running(site: Path):
+    """The stand-in Allen site over `site`, on a free port of 127.0.0.1."""
+    return http_service([sys.executable, str(SITE), str(site), "{port}"], site.parent, "site")
 
 
 @pytest.fixture(scope="module")

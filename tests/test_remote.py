@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from serving import free_port, moto_server, stop, wait_for_port
+from serving import moto_server, static_files
 
 from tests.helpers import table_counts
 
@@ -248,17 +248,8 @@ def test_manifest_given_and_release_chosen(cli, moto, s3, public_release, tiny_r
 
 @pytest.fixture
 def http_release(tiny_release, tmp_path):
-    port = free_port()
-    log = tmp_path / "http.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                                    "127.0.0.1", "--directory", str(tiny_release)],
-                                   stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    with static_files(tiny_release, tmp_path) as url:
+        yield url
 
 
 def test_build_over_http(cli, http_release, tiny_db, tmp_path):
