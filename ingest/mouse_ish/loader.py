@@ -10,6 +10,7 @@ have a grid, the regional means) is recomputed at the end of every load.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -121,14 +122,20 @@ def _require_ontology(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Non
 
 def _load_unionizes(con, files, skipped, counts, notes, report) -> None:
     _require_ontology(con, files[0])
+    started = time.perf_counter()
     with progress.bar("ISH StructureUnionize pages", len(files), "files") as bar:
         unionize.stage(con, files)
         bar.update(len(files))
+    read = time.perf_counter()
     unionize.check(con, files)
     known = {e for (e,) in con.execute("select distinct experiment_id from ish_experiments"
                                        ).fetchall()}
     outcome = unionize.settle(con, files, skipped=skipped, known=known)
+    checked = time.perf_counter()
     unionize.write(con, outcome)
+    progress.note(f"  StructureUnionize: {outcome.rows:,} rows from {len(files):,} file(s): read "
+                  f"in {read - started:.1f} s, checked in {checked - read:.1f} s, stored in "
+                  f"{time.perf_counter() - checked:.1f} s")
     counts.update(outcome.rows_by_file)
     said = []
     if outcome.repeated:
@@ -213,6 +220,7 @@ def _load_grids(con, by_role, counts, notes, report) -> None:
 
 def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
     """What depends on several parts: grid flags, regional means, the unionize check."""
+    started = time.perf_counter()
     con.execute("update ish_experiments set has_grid = experiment_id in "
                 "(select experiment_id from ish_grids)")
     con.execute("delete from ish_regional_means")
@@ -232,6 +240,8 @@ def finish(con: duckdb.DuckDBPyConnection, report: Report) -> None:
         order by e.gene_symbol, u.structure_id
         """)
     _check_aggregation(con, report)
+    progress.note(f"  ISH regional means and the unionize check: "
+                  f"{time.perf_counter() - started:.1f} s")
 
 
 def _check_aggregation(con: duckdb.DuckDBPyConnection, report: Report) -> None:

@@ -232,15 +232,20 @@ def settle(con: duckdb.DuckDBPyConnection, files: list[SourceFile], *, skipped: 
             f"""select distinct structure_id from {STAGE} where structure_id not in
                 (select structure_id from _ish_adult) order by structure_id limit 3"""
         ).fetchall()]
+    # A key twice is rare (pages that overlap): look for one in one aggregate, and only then
+    # compare the repeated rows' values.
+    repeats = con.execute("""select count(*) from (select 1 from _ish_kept
+                             group by section_data_set_id, structure_id having count(*) > 1)
+                          """).fetchone()[0]
     con.execute(
-        """create or replace temp table _ish_repeated as
+        f"""create or replace temp table _ish_repeated as
            select section_data_set_id, structure_id, count(*) as n,
                   count(distinct (expression_energy, expression_density, sum_pixels,
                                   sum_expressing_pixels, sum_pixel_intensity,
                                   sum_expressing_pixel_intensity, voxel_energy_mean,
                                   voxel_energy_cv, id)) as versions
            from _ish_kept
-           where (section_data_set_id, structure_id) in (
+           where {'true' if repeats else 'false'} and (section_data_set_id, structure_id) in (
                select section_data_set_id, structure_id from _ish_kept
                group by section_data_set_id, structure_id having count(*) > 1)
            group by section_data_set_id, structure_id""")
