@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 # each module has run(workdir: Path, args) -> None
-SUITES = ["bench.cells", "bench.server", "bench.microarray", "bench.ish"]
+SUITES = ["bench.cells", "bench.spatial", "bench.server", "bench.microarray", "bench.ish"]
 
 
 def main() -> None:

@@ -267,28 +267,45 @@ def _parquet_scan(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> tup
 
 # ------------------------------------------------------------------------------ derive
 
-def check_taxonomy_versions(con: duckdb.DuckDBPyConnection) -> None:
-    """Cells annotated against one taxonomy never meet another's cluster aliases (pitfall #1)."""
+def check_taxonomy_versions(con: duckdb.DuckDBPyConnection, table: str = "cells") -> None:
+    """Cells annotated against one taxonomy never meet another's cluster aliases (pitfall #1):
+    the cells of `table` (`cells`, `spatial_cells`) against the loaded taxonomy, or, when none
+    is loaded, against the other cell tables."""
     cells = con.execute(
-        "select source_uri, component_version, taxonomy_version from ingest_log "
-        "where table_name = 'cells' and taxonomy_version is not null limit 1").fetchone()
+        "select source_uri, component, component_version, taxonomy_version from ingest_log "
+        "where table_name = ? and taxonomy_version is not null limit 1", [table]).fetchone()
+    if not cells:
+        return
+    uri, component, cells_version, wanted = cells
+    what = f"{component or 'cell_metadata'} {cells_version or ''}".strip()
     loaded = con.execute(
         "select any_value(taxonomy_version), any_value(taxonomy_component_version) "
         "from cell_types where taxonomy_version is not null").fetchone()
-    if not cells or not loaded or loaded[0] is None:
+    if loaded and loaded[0] is not None:
+        have, have_folder = loaded
+        if wanted != have:
+            raise DataError(
+                f"these cells ({what}) are annotated with taxonomy {wanted}, but the loaded "
+                f"taxonomy is {have} (WMB-taxonomy {have_folder or ''}); cluster aliases are "
+                "not comparable across taxonomy versions",
+                file=uri,
+                hint=f"load the WMB-taxonomy files of {wanted} together with these cells (the "
+                "release manifest lists matching versions), or cells annotated with "
+                f"{have}",
+            )
         return
-    uri, cells_version, wanted = cells
-    have, have_folder = loaded
-    if wanted != have:
+    other = con.execute(
+        "select source_uri, component, component_version, taxonomy_version from ingest_log "
+        "where table_name in ('cells', 'spatial_cells') and table_name <> ? "
+        "and taxonomy_version is not null and taxonomy_version <> ? limit 1",
+        [table, wanted]).fetchone()
+    if other:
         raise DataError(
-            f"these cells (cell_metadata {cells_version or ''}) are annotated with taxonomy "
-            f"{wanted}, but the loaded taxonomy is {have} (WMB-taxonomy {have_folder or ''}); "
-            "cluster aliases are not comparable across taxonomy versions",
-            file=uri,
-            hint=f"load the WMB-taxonomy files of {wanted} together with these cells (the "
-            "release manifest lists matching versions), or cells annotated with "
-            f"{have}",
-        )
+            f"these cells ({what}) are annotated with taxonomy {wanted}, but the loaded "
+            f"{other[1] or 'cells'} {other[2] or ''} with {other[3]}; cluster aliases are not "
+            "comparable across taxonomy versions", file=uri,
+            hint="load cell metadata of one taxonomy version (the files one ABC release "
+            "lists together)")
 
 
 def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:

@@ -7,15 +7,17 @@ before the cells that point into it. Every module is checked against the loader 
 
 from __future__ import annotations
 
-from ingest import cells, ephys, ish, microarray, ontology, taxonomy
+from ingest import cells, ephys, ish, microarray, ontology, parcellation, spatial, taxonomy
 from ingest.base import INGEST_LOG_DDL
 from ingest.contract import Source, checked
 
 SOURCES: tuple[Source, ...] = tuple(
-    checked(module) for module in (ontology, ish, taxonomy, cells, microarray, ephys))
+    checked(module)
+    for module in (ontology, ish, taxonomy, cells, parcellation, spatial, microarray, ephys))
 
 # `brainwh ingest KIND`: the sources a kind loads (the microarray donors carry the human
-# ontology; cells are checked against the taxonomy loaded with them).
+# ontology; cells are checked against the taxonomy loaded with them; MERFISH cells against the
+# taxonomy and the CCF parcellation loaded with them).
 KINDS: dict[str, tuple[Source, ...]] = {
     "ontology": (ontology,),
     "taxonomy": (taxonomy,),
@@ -23,6 +25,8 @@ KINDS: dict[str, tuple[Source, ...]] = {
     "ephys": (ephys,),
     "microarray": (ontology, microarray),
     "ish": (ontology, ish),
+    "parcellation": (parcellation,),
+    "spatial": (taxonomy, parcellation, spatial),
 }
 
 

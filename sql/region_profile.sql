@@ -20,19 +20,36 @@
 --   mean_tau                                    DOUBLE   mean membrane time constant, ms
 --   mean_upstroke_downstroke_ratio_long_square  DOUBLE   mean spike upstroke/downstroke ratio
 --   fraction_aspiny                             DOUBLE   share of the ephys cells that are aspiny (interneurons)
+--   composition_method                          VARCHAR  where n_cells and the top subclass come from: spatial (MERFISH) or dissection (10x); null without ABC cells
 -- sources: composition (structure rows, subclass level), ephys_by_region (mouse, all layers),
---   structures; joined on structure id. ABC counts reach a structure only through whole
---   dissection regions (VIS, not VISp), Cell Types counts through every layer-level id, so many
---   structures have one side only.
+--   structures; joined on structure id. ABC counts come from the MERFISH cells in the
+--   structure when it has any (composition's spatial rows), else from the 10x cells of the
+--   dissection regions it wholly contains (VIS, not VISp); Cell Types counts through every
+--   layer-level id, so some structures have one side only.
 create or replace view region_profile as
-with subclasses as (
-    select structure_id, cell_type, cell_type_label, n_cells, fraction
+with structure_rows as (
+    select structure_id, method, cell_type, cell_type_label, n_cells, fraction
     from composition
     where region_kind = 'structure' and level = 'subclass'
 ),
 
+-- spatial (MERFISH) counts where a structure has them, else the dissection counts
+chosen_method as (
+    select structure_id, min(method) filter (where method = 'spatial') as spatial,
+        min(method) as any_method
+    from structure_rows
+    group by structure_id
+),
+
+subclasses as (
+    select r.structure_id, r.method, r.cell_type, r.cell_type_label, r.n_cells, r.fraction
+    from structure_rows as r
+    join chosen_method as m
+        on m.structure_id = r.structure_id and r.method = coalesce(m.spatial, m.any_method)
+),
+
 abc as (
-    select structure_id, sum(n_cells) as n_cells
+    select structure_id, sum(n_cells) as n_cells, any_value(method) as method
     from subclasses
     group by structure_id
 ),
@@ -81,7 +98,8 @@ select
     e.mean_threshold_i_long_square,
     e.mean_tau,
     e.mean_upstroke_downstroke_ratio_long_square,
-    coalesce(a.n_cells, 0) / nullif(e.n_cells, 0) as fraction_aspiny
+    coalesce(a.n_cells, 0) / nullif(e.n_cells, 0) as fraction_aspiny,
+    abc.method as composition_method
 from present as p
 join structures as s on s.species = 'mouse' and s.structure_id = p.structure_id
 left join abc on abc.structure_id = p.structure_id

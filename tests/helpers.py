@@ -177,3 +177,29 @@ def nested_graph(rows: list[dict], ontology_id: int = 1) -> dict:
             nodes[node["parent_structure_id"]]["children"].append(node)
     return {"success": True, "id": 0, "start_row": 0, "num_rows": 1, "total_rows": 1,
             "msg": [root]}
+
+
+MERFISH_CELLS = Path("metadata/MERFISH-C57BL6J-638850/20241115/cell_metadata.csv")
+MERFISH_CCF = Path("metadata/MERFISH-C57BL6J-638850-CCF/20231215")
+CCF_2020 = Path("metadata/Allen-CCF-2020/20230630")
+
+
+def consistent_merfish_heads(cache: Path) -> None:
+    """Make a copy of the real abc_atlas_access cache fixture's MERFISH part consistent, as a
+    whole file is: its coordinate files are the printed heads, whose first five cells are not
+    the five cells of the metadata head (a build refuses coordinates of unknown cells), and its
+    Allen-CCF-2020 heads describe none of those cells' parcellations. Keep the coordinate rows
+    of the metadata's cells (verbatim) and replace the Allen-CCF-2020 heads by the sample
+    release's tables, the real parcellation built from Allen's pages
+    (ingest/sample/parcellation.py)."""
+    from ingest.sample import parcellation
+
+    labels = {line.split(",", 1)[0] for line in
+              (cache / MERFISH_CELLS).read_text().splitlines()[1:]}
+    for name in ("ccf_coordinates.csv", "reconstructed_coordinates.csv"):
+        path = cache / MERFISH_CCF / name
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text(lines[0] + "".join(line for line in lines[1:]
+                                           if line.split(",", 1)[0] in labels))
+    shutil.rmtree(cache / CCF_2020)
+    parcellation.write(cache, "tiny", 0)

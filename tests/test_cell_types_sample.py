@@ -124,7 +124,7 @@ def test_region_profile_joins_both_sources(tiny):
         where p.top_subclass_fraction <> (
             select max(fraction) from composition as c
             where c.region_kind = 'structure' and c.level = 'subclass'
-                and c.structure_id = p.structure_id)
+                and c.structure_id = p.structure_id and c.method = p.composition_method)
         """).fetchone()
     assert wrong_top == 0
     (duplicates,) = tiny.execute(

@@ -39,7 +39,7 @@ def test_views_lists_questions(cli):
     result = cli("views")
     assert result.exit_code == 0
     assert "composition  [view]" in result.stdout
-    assert "compare_composition(region_a, region_b, level)  [macro]" in result.stdout
+    assert "compare_composition(region_a, region_b, level[, method])  [macro]" in result.stdout
     assert "grain:" in result.stdout
 
 

@@ -118,8 +118,9 @@ def test_fetch_all_then_build(site, cli, tiny_db, tmp_path):
     assert built.exit_code == 0, built.stderr
     counts, reference = table_counts(db), table_counts(tiny_db)
     for table in ("cells", "cell_types", "regions_of_interest", "ahba_samples", "ahba_probes",
-                  "structures", "morphology_features", "ish_experiments",
-                  "ish_structure_expression", "ish_grids", "ish_grid_voxels"):
+                  "structures", "morphology_features", "spatial_cells", "parcellations",
+                  "parcellation_terms", "ish_experiments", "ish_structure_expression",
+                  "ish_grids", "ish_grid_voxels"):
         assert counts[table] == reference[table], table
     assert counts["ephys_specimens"] == 2331 and counts["ephys_features"] == 1337
     # a second fetch finds everything in place

@@ -26,11 +26,23 @@ BAD_CALLS = {
           "expected one of 'neurotransmitter', 'class', 'subclass', 'supertype', 'cluster'"]),
         ("compare_composition('MOp', 'STRd', null)", ["compare_composition: level is null"]),
         # a real structure no dissection region lies within: say why, and what to use
-        ("compare_composition('CA1', 'MOp', 'class')",
-         ["no cells are counted in 'CA1'", "whole dissection region",
-          "the dissection regions overlapping CA1: HIP"]),
-        ("compare_composition('MOp', 'DG', 'subclass')",
+        ("compare_composition('CA1', 'MOp', 'class', 'dissection')",
+         ["no cells are counted in 'CA1' (method dissection)", "whole dissection region",
+          "the dissection regions overlapping CA1: HIP", "it has MERFISH cells"]),
+        ("compare_composition('MOp', 'DG', 'subclass', 'dissection')",
          ["no cells are counted in 'DG'", "overlapping DG: HIP"]),
+        ("compare_composition('CA1', 'DG', 'class', 'Spatial')",
+         ["unknown method 'Spatial'", "did you mean 'spatial'?"]),
+        # a dissection region has no MERFISH cells
+        ("compare_composition('MO-FRP', 'CA1', 'class', 'spatial')",
+         ["no MERFISH cells are counted in 'MO-FRP' (method spatial)"]),
+    ],
+    "spatial_profile": [
+        ("spatial_profile('CAX')",
+         ["spatial_profile:", "unknown mouse structure acronym 'CAX'"]),
+        ("spatial_profile('ca1')", ["'ca1'", "did you mean 'CA1'?"]),
+        ("spatial_profile('CA1', bin_mm := 0)",
+         ["spatial_profile: bin_mm must be a positive number of millimetres"]),
     ],
     "structure_descendants": [
         ("structure_descendants('NOPE', 'mouse')",
@@ -154,8 +166,9 @@ def ontology_only(tmp_path_factory):
     ("structure_descendants('VISp', 'human')",
      "unknown human structure acronym 'VISp' (none are loaded)"),
     ("compare_composition('MOp', 'STRd', 'class')",
-     "compare_composition: no ABC cell metadata is loaded: load it with `brainwh build` or "
-     "`brainwh ingest cells`"),
+     "compare_composition: no ABC cell metadata (10x or MERFISH) is loaded: load it with "
+     "`brainwh build` or `brainwh ingest cells` or `brainwh ingest spatial`"),
+    ("spatial_profile('CA1')", "spatial_profile: no MERFISH cell metadata is loaded"),
     ("correlation_search('PPP1R1B', ['Br'])",
      "no Allen Human Brain Atlas microarray data is loaded"),
     ("differential_search(['Str'], ['CX'])", "(none are loaded)"),

@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import query_rows, snapshot
+from tests.helpers import consistent_merfish_heads, query_rows, snapshot
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 
 
 def abc_cache(tmp_path: Path) -> Path:
     """A copy of the real cache whose manifests carry the md5s and sizes of the trimmed files
-    (the real manifests list the full files; everything else is as the real cache has it)."""
+    (the real manifests list the full files), with its MERFISH heads made consistent
+    (`consistent_merfish_heads`); everything else is as the real cache has it."""
     cache = tmp_path / "abc_cache"
     shutil.copytree(REAL / "abc_cache", cache)
+    consistent_merfish_heads(cache)
     for manifest_path in cache.glob("releases/*/manifest.json"):
         manifest = json.loads(manifest_path.read_text())
 
@@ -47,10 +49,11 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     entries = json.loads(plan.stdout)
     loaded = {e["file"].removeprefix(str(cache) + "/") for e in entries if e["status"] == "load"}
     assert "metadata/WMB-10X/20241115/cell_metadata.csv" in loaded
-    assert not any("MERFISH" in f or "WHB" in f or "Zhuang" in f for f in loaded)
+    assert "metadata/MERFISH-C57BL6J-638850/20241115/cell_metadata.csv" in loaded
+    assert "metadata/Allen-CCF-2020/20230630/parcellation.csv" in loaded
+    assert not any("WHB" in f or "Zhuang" in f or "/views/parcellation" in f for f in loaded)
     not_loaded = {e["dataset"] for e in entries if e["status"] == "not loaded" and e["dataset"]}
-    assert {"MERFISH-C57BL6J-638850", "WHB-10Xv3", "WHB-taxonomy", "Zhuang-ABCA-1",
-            "Allen-CCF-2020"} <= not_loaded
+    assert {"WHB-10Xv3", "WHB-taxonomy", "Zhuang-ABCA-1", "Zhuang-ABCA-1-CCF"} <= not_loaded
     skipped = [e for e in entries if e["status"] == "skipped"]
     assert {e["version"] for e in skipped} == {"20231215"}  # the older WMB-10X copy
     assert all("not in ABC release 20250531" in e["reason"] for e in skipped)
@@ -64,6 +67,9 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     assert query_rows(db, "select count(*), count(distinct donor_label), any_value("
                 "region_of_interest_acronym) from cells") == [(5, 2, "RHP")]
     assert query_rows(db, "select count(*) from regions_of_interest") == [(29,)]
+    # the five real MERFISH cells, in their CCF parcellations (DG-po, TRN, P, arb)
+    assert query_rows(db, "select count(*), count(distinct parcellation_index) "
+                      "from spatial_cells") == [(5, 4)]
     assert query_rows(db, "select supertype, subclass, taxonomy_version, "
                       "taxonomy_component_version from cell_types where cluster_alias = 1") == [
         ("0082 L2 IT PPP-APr Glut_3", "018 L2 IT PPP-APr Glut", "CCN20230722", "20231215")]
@@ -103,7 +109,10 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
            "(20250630 lists metadata/WMB-10X/20250630/cell_metadata.csv" in result.stderr
     assert query_rows(db, "select count(*) from cells") == [(5,)]
-    # --release works locally too: 20231215's own cells and taxonomy are on disk
+    # --release works locally too: 20231215's own cells and taxonomy are on disk (not its
+    # MERFISH cells: this cache holds the 20241115 ones, which that release would leave out)
+    for dataset in ("MERFISH-C57BL6J-638850", "MERFISH-C57BL6J-638850-CCF"):
+        shutil.rmtree(cache / "metadata" / dataset)
     older = tmp_path / "older.duckdb"
     result = cli("build", str(cache), "--release", "20231215", "--db", str(older))
     assert result.exit_code == 0, result.stderr

@@ -120,7 +120,10 @@ def test_build_from_s3_anonymously_through_the_manifest(cli, moto, public_releas
         relative = uri.removeprefix(f"{public_release}/")
         assert release == "20250531"
         assert md5 == listed[relative]
-        assert (component, version) in (("WMB-10X", "20241115"), ("WMB-taxonomy", "20231215"))
+        assert (component, version) in (
+            ("WMB-10X", "20241115"), ("WMB-taxonomy", "20231215"),
+            ("MERFISH-C57BL6J-638850", "20241115"), ("MERFISH-C57BL6J-638850-CCF", "20231215"),
+            ("Allen-CCF-2020", "20230630"))
     # only what the warehouse ingests was downloaded, into the cache's mirror of the bucket
     cached = tmp_path / "cache" / "s3" / BUCKET / "mirror"
     assert (cached / "metadata/WMB-10X/20241115/cell_metadata.csv").is_file()
@@ -294,9 +297,10 @@ def test_manifest_parsing_and_the_files_brainwh_claims():
     assert len(parsed.files) == 3
     claimed = [f for f in parsed.files
                if f.where and discovery.claimed_by(registry.SOURCES, f.where)]
-    (only,) = claimed
-    assert only.relative_path.endswith("WMB-10X/20241115/cell_metadata.csv")
-    assert only.md5 == "1ec09a9960c1e378475469723f71fa7f" and only.version == "20241115"
+    cells, merfish = sorted(claimed, key=lambda f: f.relative_path, reverse=True)
+    assert cells.relative_path.endswith("WMB-10X/20241115/cell_metadata.csv")
+    assert cells.md5 == "1ec09a9960c1e378475469723f71fa7f" and cells.version == "20241115"
+    assert merfish.relative_path.endswith("MERFISH-C57BL6J-638850/20241115/cell_metadata.csv")
     with pytest.raises(Exception, match="not an ABC release manifest"):
         abc_release.parse("{}", uri="m.json")
 

@@ -19,7 +19,8 @@ from warehouse import config, progress, signals
 from warehouse.errors import BrainwhError, ExitCode, exit_code_for
 from warehouse.server.command import serve_command
 
-KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray", "ish")
+KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray", "parcellation",
+                "spatial", "ish")
 FORMAT_CHOICES = ("csv", "json", "parquet", "table")
 
 # Options several commands share: declared once, applied as decorators.
@@ -271,6 +272,61 @@ def status(db_path: Path | None) -> None:
     from warehouse.status import render_status
 
     click.echo(render_status(config.database_path(db_path)))
+
+
+@cli.group()
+def plot() -> None:
+    """PNG/SVG pictures: composition bar charts and MERFISH sections (needs matplotlib)."""
+
+
+out_option = click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="the picture to write, .png or .svg (default: a name from the arguments, .png)")
+force_option = click.option("--force", is_flag=True, help="replace --out if it exists")
+
+
+@plot.command("composition")
+@click.argument("regions", nargs=-1, required=True, metavar="REGION...")
+@click.option("--level", default="subclass", show_default=True,
+              type=click.Choice(["neurotransmitter", "class", "subclass", "supertype",
+                                 "cluster"]))
+@click.option("--method", type=click.Choice(["spatial", "dissection"]), default=None,
+              help="MERFISH cells by CCF parcellation, or 10x cells by dissection region "
+              "(default: spatial when every region has MERFISH cells)")
+@click.option("--top", type=click.IntRange(1, 60), default=15, show_default=True,
+              help="cell types drawn one by one; the rest are one 'other' segment")
+@out_option
+@force_option
+@db_option
+def plot_composition(regions: tuple[str, ...], level: str, method: str | None, top: int,
+                     out: Path | None, force: bool, db_path: Path | None) -> None:
+    """A stacked bar of each REGION's cell-type fractions (ROI or CCF acronyms)."""
+    from warehouse import plot as plotting
+
+    written = plotting.plot_composition(config.database_path(db_path), list(regions), level=level,
+                                        method=method, top=top, out=out, force=force)
+    progress.note(f"wrote {written}")
+
+
+@plot.command("section")
+@click.argument("section")
+@click.option("--color-by", default="subclass", show_default=True,
+              type=click.Choice(["neurotransmitter", "class", "subclass", "supertype",
+                                 "cluster", "division", "structure", "substructure"]),
+              help="a taxonomy level (its colours) or a parcellation level (CCF colours)")
+@click.option("--coordinates", type=click.Choice(["section", "reconstructed", "ccf"]),
+              default="section", show_default=True)
+@out_option
+@force_option
+@db_option
+def plot_section(section: str, color_by: str, coordinates: str, out: Path | None, force: bool,
+                 db_path: Path | None) -> None:
+    """The cells of one MERFISH SECTION (e.g. C57BL6J-638850.40), coloured by type."""
+    from warehouse import plot as plotting
+
+    written = plotting.plot_section(config.database_path(db_path), section, color_by=color_by,
+                                    coordinates=coordinates, out=out, force=force)
+    progress.note(f"wrote {written}")
 
 
 cli.add_command(serve_command, "serve")

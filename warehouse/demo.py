@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -31,11 +32,13 @@ ANSWERS: list[tuple[str, str]] = [
         (select cell_type as subclass, n_a as n_mop, n_b as n_strd,
                 round(fraction_a, 4) as frac_mop, round(fraction_b, 4) as frac_strd,
                 round(difference, 4) as difference
-         from compare_composition('MOp', 'STRd', 'subclass') order by difference desc limit 5)
+         from compare_composition('MOp', 'STRd', 'subclass', 'dissection')
+         order by difference desc limit 5)
         union all
         (select cell_type, n_a, n_b, round(fraction_a, 4), round(fraction_b, 4),
                 round(difference, 4)
-         from compare_composition('MOp', 'STRd', 'subclass') order by difference asc limit 5)
+         from compare_composition('MOp', 'STRd', 'subclass', 'dissection')
+         order by difference asc limit 5)
         """,
     ),
     (
@@ -43,8 +46,29 @@ ANSWERS: list[tuple[str, str]] = [
         """
         select cell_type as class, n_cells, round(fraction, 4) as fraction
         from composition
-        where region_kind = 'structure' and region_acronym = 'Isocortex' and level = 'class'
+        where method = 'dissection' and region_kind = 'structure'
+          and region_acronym = 'Isocortex' and level = 'class'
         order by n_cells desc, cell_type
+        """,
+    ),
+    (
+        "CA1 vs the dentate gyrus (MERFISH cells in their CCF structures): top subclasses",
+        """
+        select cell_type as subclass, n_a as n_ca1, n_b as n_dg, round(fraction_a, 4) as
+               frac_ca1, round(fraction_b, 4) as frac_dg, method
+        from compare_composition('CA1', 'DG', 'subclass')
+        order by greatest(fraction_a, fraction_b) desc limit 8
+        """,
+    ),
+    (
+        "Densest subclasses of the caudoputamen, each hemisphere (MERFISH cells per mm³)",
+        """
+        select hemisphere, cell_type as subclass, n_cells, round(cells_per_mm3) as per_mm3
+        from cell_density
+        where structure_acronym = 'CP' and level = 'subclass' and hemisphere <> 'both'
+        qualify row_number() over (partition by hemisphere order by n_cells desc,
+                                   cell_type) <= 3
+        order by hemisphere, n_cells desc
         """,
     ),
     (
@@ -141,11 +165,13 @@ def next_commands(db_path: Path) -> list[str]:
     program = _program()
     exe = _shown(program) if program else "brainwh"
     db_part = "" if db_path == config.database_path() else f" --db {db_path}"
+    plotting = "" if importlib.util.find_spec("matplotlib") else \
+        "   (needs matplotlib: pip install 'brainwh[plot]')"
     commands = [f'{exe} sql "{NEXT_QUERY}"{db_part}', f"{exe} views"]
     if program and (program.parent / "activate").exists():
         commands.append(f"(or `source {_shown(program.parent / 'activate')}` once, then type "
                         "`brainwh ...`)")
-    return commands
+    return [*commands, f"{exe} plot composition CA1 DG CP{db_part}{plotting}"]
 
 
 def run_demo(data: Path, *, scale: str, seed: int, db_path: Path) -> None:

@@ -11,13 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.sample import abc, abc_cache, cell_types, ish, manifest, microarray, ontology
+from ingest.sample import (
+    abc,
+    abc_cache,
+    cell_types,
+    ish,
+    manifest,
+    merfish,
+    microarray,
+    ontology,
+    parcellation,
+)
 
 SCALES = ("tiny", "small", "full")
 
 Generator = Callable[[Path, str, int], None]
-GENERATORS: list[Generator] = [ontology.write, abc.write, cell_types.write, microarray.write,
-                               ish.write, manifest.write]
+GENERATORS: list[Generator] = [ontology.write, abc.write, parcellation.write, merfish.write,
+                               cell_types.write, microarray.write, ish.write, manifest.write]
 
 
 LAYOUTS = ("release", "abc-cache")

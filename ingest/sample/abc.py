@@ -618,10 +618,17 @@ def write_rois(folder: Path, rng: np.random.Generator) -> None:
                folder / "region_of_interest_metadata.csv")
 
 
-def write(directory: Path, scale: str, seed: int) -> None:
-    n_cells, n_supertypes, n_clusters = SCALES[scale]
+def sample_taxonomy(scale: str, seed: int) -> tuple[np.random.Generator, Taxonomy]:
+    """The sample taxonomy of a scale and seed (the MERFISH cells use it too), and the random
+    generator after it, which the 10x cells continue."""
+    _n_cells, n_supertypes, n_clusters = SCALES[scale]
     rng = np.random.default_rng(seed)
-    tax = make_taxonomy(rng, n_supertypes, n_clusters)
+    return rng, make_taxonomy(rng, n_supertypes, n_clusters)
+
+
+def write(directory: Path, scale: str, seed: int) -> None:
+    n_cells = SCALES[scale][0]
+    rng, tax = sample_taxonomy(scale, seed)
     cells = make_cells(rng, tax, n_cells)
     cells_folder = directory / "metadata" / "WMB-10X" / CELLS_VERSION
     cells_folder.mkdir(parents=True, exist_ok=True)

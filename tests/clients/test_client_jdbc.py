@@ -66,7 +66,8 @@ def test_type_info_functions_and_the_rest(results):
     assert int(ok(results, "type_info")) >= 20
     functions = ok(results, "functions")
     assert "compare_composition" in functions and "differential_search" in functions
-    assert ok(results, "function_columns") == "4"  # the result and three arguments
+    # the result, three arguments and the optional method
+    assert ok(results, "function_columns") == "5"
     for name in ("procedures", "udts", "privileges", "version_columns", "keywords",
                  "product"):
         ok(results, name)
