@@ -119,8 +119,9 @@ def test_fetch_all_then_build(site, cli, tiny_db, tmp_path):
     counts, reference = table_counts(db), table_counts(tiny_db)
     for table in ("cells", "cell_types", "regions_of_interest", "ahba_samples", "ahba_probes",
                   "structures", "morphology_features", "spatial_cells", "parcellations",
-                  "parcellation_terms", "ish_experiments", "ish_structure_expression",
-                  "ish_grids", "ish_grid_voxels"):
+                  "parcellation_terms", "ish_experiments", "ish_genes",
+                  "ish_structure_expression", "ish_grids", "ish_grid_missing",
+                  "ish_grid_voxels", "ish_regional_means"):
         assert counts[table] == reference[table], table
     assert counts["ephys_specimens"] == 2331 and counts["ephys_features"] == 1337
     # a second fetch finds everything in place
