@@ -29,6 +29,13 @@ def good(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
+def cli(run):
+    """`brainwh` in this process (its `main`: the same exit codes, messages and tracebacks a
+    user would see), without a new interpreter for each of the cases."""
+    return run
+
+
+@pytest.fixture
 def setup(good, tmp_path) -> tuple[Path, Path]:
     root, db = good
     copy = tmp_path / "release"
