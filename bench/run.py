@@ -14,7 +14,7 @@ from pathlib import Path
 
 # each module has run(workdir: Path, args) -> None
 SUITES = ["bench.cells", "bench.spatial", "bench.server", "bench.microarray",
-          "bench.expression"]
+          "bench.expression", "bench.ish"]
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from warehouse import progress
 from warehouse.errors import DataError
@@ -161,6 +162,45 @@ def log_file(
             scope,
         ],
     )
+
+
+
+def log_files(con: duckdb.DuckDBPyConnection, entries: Sequence[dict]) -> None:
+    """`log_file` for many files at once (one statement each for the old rows and the new):
+    each entry holds log_file's arguments (source, kind, table, rows, md5, notes, scope)."""
+    con.execute(INGEST_LOG_DDL)
+    for statement in INGEST_LOG_MIGRATIONS:
+        con.execute(statement)
+    run_id = _run_id(con)
+    for table, scope in sorted({(e["table"], e.get("scope")) for e in entries},
+                               key=lambda pair: (pair[0], pair[1] or "")):
+        con.execute(
+            "delete from ingest_log where table_name = ? and scope is not distinct from ? "
+            "and run_id is distinct from ?",
+            [table, scope, run_id],
+        )
+    now = dt.datetime.now(dt.UTC)
+    columns = {
+        "source_uri": [e["source"].origin for e in entries],
+        "kind": [e["kind"] for e in entries],
+        "role": [e["source"].role for e in entries],
+        "table_name": [e["table"] for e in entries],
+        "bytes": [e["source"].path.stat().st_size for e in entries],
+        "md5": [e["md5"] for e in entries],
+        "release": [e["source"].release for e in entries],
+        "component": [e["source"].component for e in entries],
+        "component_version": [e["source"].version for e in entries],
+        "rows": [e["rows"] for e in entries],
+        "notes": ["; ".join(e.get("notes", ())) or None for e in entries],
+        "run_id": [run_id] * len(entries),
+        "scope": [e.get("scope") for e in entries],
+    }
+    con.register("_log_rows", pa.table(columns))
+    try:
+        con.execute("insert into ingest_log by name select *, null::varchar as taxonomy_version,"
+                    " ?::timestamptz as loaded_at from _log_rows", [now])
+    finally:
+        con.unregister("_log_rows")
 
 
 # ---------------------------------------------------------------- checked CSV reading

@@ -75,6 +75,8 @@ def identify(probe: Probe) -> str | None:
     (AHBA's Ontology.csv also has hemisphere), or JSON whose objects have them (the RMA
     `model::Structure` query, `structure_graph_download/<graph>.json` saved as `1.json`,
     AllenSDK's and BrainGlobe's `structures.json`)."""
+    if probe.has_keys("section_data_set_id") or probe.has_keys("plane_of_section_id"):
+        return None  # ISH results whose rows include their structures (ingest.ish)
     if probe.has_columns("id", "acronym", "structure_id_path"):
         return "ahba_ontology" if "hemisphere" in probe.header else "ontology_flat"
     if probe.has_keys("id", "acronym") and (

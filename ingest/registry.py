@@ -11,6 +11,7 @@ from ingest import (
     cells,
     ephys,
     expression,
+    ish,
     microarray,
     ontology,
     parcellation,
@@ -22,8 +23,8 @@ from ingest.contract import Source, checked
 
 SOURCES: tuple[Source, ...] = tuple(
     checked(module)
-    for module in (ontology, taxonomy, cells, parcellation, spatial, expression, microarray,
-                   ephys))
+    for module in (ontology, ish, taxonomy, cells, parcellation, spatial, expression,
+                   microarray, ephys))
 
 # `brainwh ingest KIND`: the sources a kind loads (the microarray donors carry the human
 # ontology; cells are checked against the taxonomy loaded with them; MERFISH cells against the
@@ -34,6 +35,7 @@ KINDS: dict[str, tuple[Source, ...]] = {
     "cells": (taxonomy, cells),
     "ephys": (ephys,),
     "microarray": (ontology, microarray),
+    "ish": (ontology, ish),
     "parcellation": (parcellation,),
     "spatial": (taxonomy, parcellation, spatial),
     "expression": (taxonomy, expression),  # the statistics' clusters are the taxonomy's

@@ -8,6 +8,7 @@ port and stop it by PID; see `allen_site()` in tests/serving.py). SITE_DIR holds
     api/well_known_file_download/<id>        a download, with <id>.name its file name
     api/models/<Model>.json          the rows of an RMA model (a JSON list), served in pages
     grid/<id>.zip                    3-D expression grids (grid_data/download/<id>)
+    informatics-archive/...          Allen's download server (atlas volumes)
     faults.json                      optional, re-read on every request (see `_fault`)
 
 URLs, as Allen serves them:
@@ -18,6 +19,12 @@ URLs, as Allen serves them:
     /api/v2/well_known_file_download/178238387                 Content-Disposition file name
     /api/v2/data/query.json?criteria=model::X,...,rma::options[num_rows$eqN][start_row$eqM]
     /grid_data/download/<id>?include=energy
+    /informatics-archive/current-release/mouse_annotation/P56_Mouse_gridAnnotation.zip
+
+RMA criteria filter the rows: `[field$eqV]` and `[field$inV1,V2]` on the row's own fields, and
+`assoc[field$eq...]` on a nested object or list (`genes[acronym$in'Pvalb']`) or on the row's
+`<assoc>_id` (`section_data_set[id$in1,2]`); filters on associations the rows do not carry
+(`products[id$eq1]`, `structure[graph_id$eq1]`) are ignored.
 
 faults.json maps a path prefix to a fault, each used `times` times (default 1), counted in
 faults-used.json: {"status": 500} answers with that status; {"cut": N} sends the headers and
@@ -77,6 +84,10 @@ class Site(BaseHTTPRequestHandler):
         if path == "/api/v2/data/query.json":
             return self._rma(query.get("criteria", query.get("q", [""]))[0]), \
                 "application/json", None
+        if path.startswith("/informatics-archive/"):
+            file = root / path.lstrip("/")
+            return (file.read_bytes() if file.is_file() else None), "application/zip", \
+                file.name
         if match := re.fullmatch(r"/grid_data/download/(\d+)", path):
             file = root / "grid" / f"{match.group(1)}.zip"
             return (file.read_bytes() if file.is_file() else None), "application/zip", \
@@ -103,7 +114,8 @@ class Site(BaseHTTPRequestHandler):
         if not file.is_file():
             return json.dumps({"success": False, "id": -1,
                                "msg": f"Data Access error: no model {match.group(1)}"}).encode()
-        rows = json.loads(file.read_text())
+        terms = _terms(criteria)
+        rows = [row for row in _rows(file) if _matches(row, terms)]
         options = dict(_OPTIONS.findall(criteria.split("rma::options", 1)[-1])) \
             if "rma::options" in criteria else {}
         start = int(options.get("start_row", 0))
@@ -156,6 +168,47 @@ class Site(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(payload)
+
+
+_TERM = re.compile(r"(\w*)\[(\w+)\$(eq|in)([^\]]*)\]")
+_MODELS: dict[Path, tuple[float, list]] = {}
+
+
+def _rows(file: Path) -> list:
+    """A model's rows, parsed once per version of its file."""
+    stamp = file.stat().st_mtime
+    with _LOCK:
+        cached = _MODELS.get(file)
+        if cached is None or cached[0] != stamp:
+            cached = _MODELS[file] = (stamp, json.loads(file.read_text()))
+    return cached[1]
+
+
+def _terms(criteria: str) -> list[tuple[str, str, set[str]]]:
+    """The query's rma::criteria filters: (association or '', field, wanted values)."""
+    if "rma::criteria," not in criteria:
+        return []
+    stage = criteria.split("rma::criteria,", 1)[1].split(",rma::", 1)[0]
+    return [(assoc, field, {v.strip().strip("'") for v in (text.split(",") if op == "in"
+                                                          else [text])})
+            for assoc, field, op, text in _TERM.findall(stage)]
+
+
+def _matches(row: dict, terms: list[tuple[str, str, set[str]]]) -> bool:
+    """Whether a row passes the filters (see the module's docstring)."""
+    for assoc, field, wanted in terms:
+        if not assoc:
+            values = [row.get(field)]
+        elif isinstance(row.get(assoc), list | dict):
+            items = row[assoc] if isinstance(row[assoc], list) else [row[assoc]]
+            values = [item.get(field) for item in items if isinstance(item, dict)]
+        elif field == "id" and f"{assoc}_id" in row:
+            values = [row[f"{assoc}_id"]]
+        else:
+            continue  # an association the rows do not carry
+        if not {str(v).lower() if isinstance(v, bool) else str(v) for v in values} & wanted:
+            return False
+    return True
 
 
 def main(site: str, port: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 from serving import free_port, http_service
 
 from tests.helpers import FIXTURES, nested_graph, table_counts
+from tests.ish_site import add_ish
 
 pytestmark = pytest.mark.slow
 SITE = Path(__file__).resolve().parent / "allen_site.py"
@@ -74,6 +75,7 @@ def build_site(site: Path, release: Path) -> Path:
                         ("NeuronReconstruction",
                          release / "cell_types" / "morphology_features.csv")):
         (models / f"{model}.json").write_text(json.dumps(_csv_rows(path)))
+    add_ish(site, release)
     return site
 
 
@@ -91,7 +93,8 @@ def site(tiny_release, tmp_path_factory) -> Iterator[tuple[Path, str]]:
 
 def fetch(cli, url: str, cache: Path, *names: str, retries: int = 3):
     return cli("fetch", *names, "--cache", str(cache), "--abc-url", f"{url}/abc",
-               "--api-url", url, "--ahba-url", url, "--retries", str(retries),
+               "--api-url", url, "--ahba-url", url, "--download-url", url,
+               "--retries", str(retries),
                "--retry-wait", "0.05")
 
 
@@ -117,7 +120,9 @@ def test_fetch_all_then_build(site, cli, tiny_db, tmp_path):
     counts, reference = table_counts(db), table_counts(tiny_db)
     for table in ("cells", "cell_types", "regions_of_interest", "ahba_samples", "ahba_probes",
                   "structures", "morphology_features", "spatial_cells", "parcellations",
-                  "parcellation_terms"):
+                  "parcellation_terms", "ish_experiments", "ish_genes",
+                  "ish_structure_expression", "ish_grids", "ish_grid_missing",
+                  "ish_grid_voxels", "ish_regional_means"):
         assert counts[table] == reference[table], table
     assert counts["ephys_specimens"] == 2331 and counts["ephys_features"] == 1337
     # a second fetch finds everything in place
@@ -208,4 +213,4 @@ def test_offline_and_unknown_sources_say_what_to_do(cli, tmp_path):
     assert result.exit_code == 2, result.stderr
     assert "cannot reach" in result.stderr and "run the same command again" in result.stderr
     unknown = cli("fetch", "everything", "--cache", str(tmp_path))
-    assert unknown.exit_code == 2 and "abc, ontology, ahba, ephys, all" in unknown.stderr
+    assert unknown.exit_code == 2 and "abc, ontology, ahba, ephys, ish, all" in unknown.stderr

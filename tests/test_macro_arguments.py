@@ -93,6 +93,28 @@ BAD_CALLS = {
         ("correlation_search('PPP1R1B', ['LV'])",
          ["correlation_search: no sample lies in 'LV' or below it"]),
     ],
+    "mouse_differential_search": [
+        ("mouse_differential_search(['Str'], ['Isocortex'])",
+         ["mouse_differential_search:", "unknown target structure", "'Str'",
+          "did you mean 'STR'?"]),
+        ("mouse_differential_search(['STR'], [])", ["mouse_differential_search: no contrast"]),
+        ("mouse_differential_search(['STR'], ['SF'])",
+         ["mouse_differential_search contrast: no annotated grid voxel in 'SF' or below it"]),
+    ],
+    "mouse_differential_search_unionize": [
+        ("mouse_differential_search_unionize(['STR'], ['isocortex'])",
+         ["mouse_differential_search_unionize:", "'isocortex'", "did you mean 'Isocortex'?"]),
+    ],
+    "mouse_correlation_search": [
+        ("mouse_correlation_search('ppp1r1b', [])",
+         ["mouse_correlation_search:", "unknown gene or experiment", "'ppp1r1b'",
+          "did you mean 'Ppp1r1b'?"]),
+        ("mouse_correlation_search('Ppp1r1b', ['cp'])",
+         ["unknown structure (mouse acronym) 'cp'", "did you mean 'CP'?"]),
+    ],
+    "mouse_grid": [
+        ("mouse_grid('pvalb')", ["mouse_grid:", "'pvalb'", "did you mean 'Pvalb'?"]),
+    ],
 }
 TABLE_MACROS = sorted(o.name for o in saved_objects()
                       if re.search(r"\bas\s+table\b", o.sql, re.IGNORECASE))
@@ -172,6 +194,12 @@ def ontology_only(tmp_path_factory):
      "with `brainwh build` or `brainwh ingest expression precomputed_stats_*.h5`"),
     ("cell_type_markers('L2/3 IT CTX Glut', 'subclass', 'rest')",
      "cell_type_markers: no ABC MapMyCells statistics file is loaded"),
+    ("mouse_differential_search(['STR'], ['CP'])",
+     "no Allen Mouse Brain Atlas 3-D expression grid data"),
+    ("mouse_correlation_search('Pvalb', [])",
+     "no Allen Mouse Brain Atlas 3-D expression grid data is loaded"),
+    ("mouse_differential_search_unionize(['STR'], ['CP'])",
+     "no Allen Mouse Brain Atlas structure unionize data is loaded"),
 ])
 def test_missing_data_says_what_to_load(ontology_only, call, fragment):
     for select in ("*", "count(*)"):

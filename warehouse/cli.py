@@ -21,7 +21,7 @@ from warehouse.errors import BrainwhError, ExitCode, exit_code_for
 from warehouse.server.command import serve_command
 
 KIND_CHOICES = ("ontology", "cells", "taxonomy", "ephys", "microarray", "parcellation",
-                "spatial", "expression")
+                "spatial", "expression", "ish")
 FORMAT_CHOICES = ("csv", "json", "parquet", "table")
 
 # Options several commands share: declared once, applied as decorators.
@@ -127,29 +127,40 @@ def build(sources: tuple[str, ...], db_path: Path | None, cache: Path | None,
 @click.option("--ahba-url", envvar="BRAINWH_AHBA_URL", show_envvar=True,
               default="https://human.brain-map.org", show_default=True,
               help="the Allen Human Brain Atlas downloads (or a mirror)")
+@click.option("--download-url", envvar="BRAINWH_DOWNLOAD_URL", show_envvar=True,
+              default="http://download.alleninstitute.org", show_default=True,
+              help="Allen's atlas volume downloads (the ISH grid annotation), or a mirror")
+@click.option("--genes", default=None, metavar="SYMBOL,...",
+              help="ish: only these genes' experiments (Allen's symbols, e.g. Pvalb,Drd1a)")
+@click.option("--grids", type=click.Choice(["all", "coronal", "none"]), default="all",
+              show_default=True, help="ish: the 3-D grids of which experiments to download "
+              "(all ~26,000 take ~10 GB; the 4,345 coronal ~1.6 GB)")
 @click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True,
               help="attempts per request")
 @click.option("--retry-wait", type=click.FloatRange(0, 600), default=1.0, show_default=True,
               help="seconds before the first retry; doubled before each next one")
 def fetch_command(names: tuple[str, ...], cache: Path | None, release: str | None,
-                  abc_url: str, api_url: str, ahba_url: str, retries: int,
-                  retry_wait: float) -> None:
+                  abc_url: str, api_url: str, ahba_url: str, download_url: str,
+                  genes: str | None, grids: str, retries: int, retry_wait: float) -> None:
     """Download the real public Allen sources into the folder `brainwh build` reads.
 
     SOURCE is abc (the WMB cell metadata and taxonomy of an ABC Atlas release), ontology (the
     mouse and human structure graphs), ahba (the six Allen Human Brain Atlas donors, ~4 GB),
-    ephys (the Cell Types Database tables), or all. Downloads resume where they stopped and
-    are checked (md5 from the release manifest, sizes); run the same command again after an
-    interruption. Then: brainwh build CACHE.
+    ephys (the Cell Types Database tables), ish (the Allen Mouse Brain Atlas: experiments,
+    structure unionizes, 3-D grids, the grid annotation), or all. Downloads resume where they
+    stopped and are checked (md5 from the release manifest, sizes); run the same command again
+    after an interruption. Then: brainwh build CACHE.
     """
     from warehouse.fetch.downloads import Retry
     from warehouse.fetch.sources import Endpoints, Request, fetch
     from warehouse.remote.cache import cache_dir
 
     folder = cache_dir(cache)
+    chosen = tuple(g.strip() for g in (genes or "").split(",") if g.strip())
     request = Request(cache=folder, endpoints=Endpoints(abc=abc_url, api=api_url,
-                                                        ahba=ahba_url),
-                      release=release, retry=Retry(attempts=retries, first_wait=retry_wait))
+                                                        ahba=ahba_url, download=download_url),
+                      release=release, retry=Retry(attempts=retries, first_wait=retry_wait),
+                      genes=chosen, grids=grids)
     fetch(list(names), request)
     progress.note(f"fetched into {folder}; next: brainwh build {folder}")
 

@@ -121,6 +121,24 @@ ANSWERS: list[tuple[str, str]] = [
         limit 10
         """,
     ),
+    (
+        "Mouse ISH: experiments higher in striatum than in isocortex (Allen's differential "
+        "search, from the 3-D grids)",
+        """
+        select gene_symbol, plane, round(target_energy, 2) as str_energy,
+               round(contrast_energy, 2) as isocortex_energy, round(fold_change, 1) as fold
+        from mouse_differential_search(['STR'], ['Isocortex'])
+        limit 8
+        """,
+    ),
+    (
+        "Mouse ISH: grids whose 3-D pattern follows Ppp1r1b's (Allen's correlation search)",
+        """
+        select gene_symbol, plane, experiment_id, round(r, 3) as r, n_voxels
+        from mouse_correlation_search('Ppp1r1b', [])
+        limit 8
+        """,
+    ),
 ]
 
 BUILT_BY = ("built_by", "brainwh demo")  # in warehouse_info: the demo may replace this file

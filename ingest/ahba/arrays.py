@@ -33,10 +33,11 @@ def append(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, object
 
 
 @contextmanager
-def uncompressed(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Write (and checkpoint) the block's appends without compression."""
+def uncompressed(con: duckdb.DuckDBPyConnection, memory_limit: str = "1GB") -> Iterator[None]:
+    """Write (and checkpoint) the block's appends without compression, within `memory_limit`
+    (written blocks need not stay cached; wide rows need more: a DuckDB chunk is 2,048 rows)."""
     con.execute("set force_compression = 'uncompressed'")
-    con.execute("set memory_limit = '1GB'")  # written blocks need not stay cached
+    con.execute(f"set memory_limit = '{memory_limit}'")
     try:
         yield
         con.execute("checkpoint")

@@ -16,6 +16,7 @@ from ingest.sample import (
     abc_cache,
     cell_types,
     expression,
+    ish,
     manifest,
     merfish,
     microarray,
@@ -28,7 +29,7 @@ SCALES = ("tiny", "small", "full")
 Generator = Callable[[Path, str, int], None]
 GENERATORS: list[Generator] = [ontology.write, abc.write, parcellation.write, merfish.write,
                                cell_types.write, microarray.write, expression.write,
-                               manifest.write]
+                               ish.write, manifest.write]
 
 
 LAYOUTS = ("release", "abc-cache")

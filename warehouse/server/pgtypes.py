@@ -71,7 +71,9 @@ def pg_type(duck_type) -> PgType:
         precision, scale = (int(child[1]) for child in duck_type.children)
         return PgType(pg.NUMERIC, f"numeric({precision},{scale})", ((precision << 16) | scale) + 4)
     if kind in ("list", "array"):
-        element = pg_type(duck_type.child)
+        # a fixed-size ARRAY names its element type among its children, not as `child`
+        element = pg_type(dict(duck_type.children)["child"] if kind == "array"
+                          else duck_type.child)
         if element.oid in ARRAY_OID and not element.name.endswith("[]"):
             return PgType(ARRAY_OID[element.oid], _array_name(element))
         return JSON_TYPE
