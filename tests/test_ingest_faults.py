@@ -251,8 +251,12 @@ def test_a_signal_stops_a_build_and_cleans_up(signum, code, tmp_path):
     time.sleep(0.3)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == code, stderr
+    # Rarely (1 run in many), after "interrupted" the process ends by SIGINT itself rather
+    # than with exit(130): a shell sees 130 either way, and the clean-up below is the same.
+    allowed = {code, -signum} if signum == signal.SIGINT else {code}
+    assert process.returncode in allowed, stderr
     assert "Traceback" not in stderr
+    assert "interrupted" in stderr or "terminated" in stderr, stderr
     assert not list(tmp_path.glob(".w.duckdb.build-*")), "staging file left behind"
     assert not list(tmp_path.glob(".brainwh-scratch-*")), "scratch folder left behind"
     assert not db.exists()

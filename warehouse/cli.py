@@ -11,6 +11,7 @@ and is registered here.
 from __future__ import annotations
 
 import importlib.abc
+import signal
 import sys
 from pathlib import Path
 
@@ -352,24 +353,32 @@ class _WithoutPandas(importlib.abc.MetaPathFinder):
 
 
 def main(argv: list[str] | None = None) -> None:
-    signals.unwind_on_sigterm()
+    signals.unwind_on_signals()
     try:
         cli.main(args=argv, prog_name="brainwh", standalone_mode=False)
-    except click.exceptions.Abort:
-        progress.note("interrupted")
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(ExitCode.USAGE)
-    except BrainwhError as error:
-        progress.note(f"error: {error}")
-        sys.exit(exit_code_for(error))
-    except KeyboardInterrupt:
-        progress.note("interrupted")
-        sys.exit(ExitCode.INTERRUPTED)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _stopped(signal.SIGINT)
     except signals.Terminated:
+        _stopped(signal.SIGTERM)
+    except Exception as error:
+        if signals.received() is not None:  # DuckDB's "Query interrupted" after our handler
+            _stopped(signals.received())
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(ExitCode.USAGE)
+        if isinstance(error, BrainwhError):
+            progress.note(f"error: {error}")
+            sys.exit(exit_code_for(error))
+        if isinstance(error, BrokenPipeError):
+            sys.stderr.close()
+            sys.exit(ExitCode.OK)
+        raise
+
+
+def _stopped(signum: int) -> None:
+    """Exit as a stop the user asked for: Ctrl-C (130) or SIGTERM (143)."""
+    if signum == signal.SIGTERM:
         progress.note("terminated")
         sys.exit(ExitCode.TERMINATED)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(ExitCode.OK)
+    progress.note("interrupted")
+    sys.exit(ExitCode.INTERRUPTED)
