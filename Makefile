@@ -30,10 +30,10 @@ demo: $(RUN)  ## install brainwh only, write the sample release, build ./brainwh
 test: $(DEV)  ## the whole test suite (installs the test tools first)
 	@command -v psql >/dev/null 2>&1 || { echo "installing postgresql-client for the psql tests" >&2; \
 	  (apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null) || echo "could not install psql; its tests will skip" >&2; }
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-fast: $(DEV)  ## the suite without the slow tests
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
 
 lint: $(DEV)  ## ruff
 	$(BIN)/ruff check .
