@@ -38,6 +38,18 @@ class SourceFile:
         return self.uri or str(self.path)
 
 
+def one_per_role(sources: Sequence[SourceFile], *, hint: str) -> dict[str, SourceFile]:
+    """The sources by role, refusing a role given twice (two files that would each be the
+    load's one `cluster.csv`, `parcellation.csv`, ...): naming both, with what to do."""
+    by_role: dict[str, SourceFile] = {}
+    for source in sources:
+        if source.role in by_role:
+            raise DataError(f"two {source.path.name} files in one load (also "
+                            f"{by_role[source.role].origin})", file=source.origin, hint=hint)
+        by_role[source.role] = source
+    return by_role
+
+
 def component_and_version(path: Path) -> tuple[str | None, str | None]:
     """`.../<COMPONENT>/<YYYYMMDD>/[views/]file` → (COMPONENT, YYYYMMDD): the ABC layout."""
     parts = path.parts[:-1]

@@ -16,11 +16,10 @@ import re
 
 import duckdb
 
-from ingest.base import Report, SourceFile
+from ingest.base import Report, SourceFile, one_per_role
 from ingest.expression_stats import genes, loader, markers, regions
 from ingest.expression_stats.schema import DDL
 from ingest.probe import Probe
-from warehouse.errors import DataError
 
 KIND = "expression"
 TABLES = {"gene": "genes", "precomputed_stats": "expression_cluster_stats",
@@ -62,13 +61,7 @@ def identify(probe: Probe) -> str | None:
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
     for statement in DDL:
         con.execute(statement)
-    by_role: dict[str, SourceFile] = {}
-    for source in sources:
-        if source.role in by_role:
-            raise DataError(f"two {source.role.replace('_', ' ')} files in one load (also "
-                            f"{by_role[source.role].origin})", file=source.origin,
-                            hint="load one release's files at a time")
-        by_role[source.role] = source
+    by_role = one_per_role(sources, hint="load one release's files at a time")
     if "gene" in by_role:
         genes.load(con, by_role["gene"], KIND)
     if "precomputed_stats" in by_role:

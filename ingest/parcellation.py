@@ -29,6 +29,7 @@ from ingest.base import (
     check_unique,
     load_csv,
     log_file,
+    one_per_role,
 )
 from ingest.probe import Probe
 from warehouse.errors import DataError
@@ -117,13 +118,7 @@ def _first_bad(con: duckdb.DuckDBPyConnection, table: str, value: str, condition
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
     for statement in DDL:
         con.execute(statement)
-    by_role: dict[str, SourceFile] = {}
-    for source in sources:
-        if source.role in by_role:
-            raise DataError(f"two {source.path.name} files in one load (also "
-                            f"{by_role[source.role].origin})", file=source.origin,
-                            hint="load one Allen-CCF-2020 metadata folder at a time")
-        by_role[source.role] = source
+    by_role = one_per_role(sources, hint="load one Allen-CCF-2020 metadata folder at a time")
     if not {"parcellation", "parcellation_membership"} & by_role.keys():
         raise DataError("the parcellation needs parcellation.csv or "
                         "parcellation_to_parcellation_term_membership.csv",

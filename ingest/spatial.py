@@ -34,6 +34,7 @@ from ingest.base import (
     check_md5,
     csv_error,
     log_file,
+    one_per_role,
     quote_ident,
     read_csv_relation,
 )
@@ -158,14 +159,8 @@ def _on_section_grid(probe: Probe) -> bool:
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
     for statement in DDL:
         con.execute(statement)
-    by_role: dict[str, SourceFile] = {}
-    for source in sources:
-        if source.role in by_role:
-            raise DataError(f"two {source.path.name} files in one load (also "
-                            f"{by_role[source.role].origin})", file=source.origin,
-                            hint="load one MERFISH cell_metadata and its CCF coordinates "
-                            "at a time")
-        by_role[source.role] = source
+    by_role = one_per_role(sources, hint="load one MERFISH cell_metadata and its CCF coordinates "
+                          "at a time")
     metadata = by_role.get("merfish_cell_metadata")
     if metadata is None:
         raise DataError("MERFISH coordinates without their cell_metadata.csv",

@@ -23,6 +23,7 @@ from ingest.base import (
     check_unique,
     load_csv,
     log_file,
+    one_per_role,
 )
 from ingest.probe import Probe
 from warehouse.errors import DataError
@@ -132,13 +133,7 @@ def derive(con: duckdb.DuckDBPyConnection, report: Report) -> None:
 def load(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], report: Report) -> None:
     for statement in DDL:
         con.execute(statement)
-    by_role: dict[str, SourceFile] = {}
-    for source in sources:
-        if source.role in by_role:
-            raise DataError(f"two {source.path.name} files in one load (also "
-                            f"{by_role[source.role].origin})", file=source.origin,
-                            hint="load one taxonomy version at a time")
-        by_role[source.role] = source
+    by_role = one_per_role(sources, hint="load one taxonomy version at a time")
     if "cluster" not in by_role:
         raise DataError("the taxonomy needs cluster.csv beside the annotation files",
                         file=sources[0].origin,
