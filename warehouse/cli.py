@@ -145,9 +145,11 @@ def fetch_command(names: tuple[str, ...], cache: Path | None, release: str | Non
                   genes: str | None, grids: str, retries: int, retry_wait: float) -> None:
     """Download the real public Allen sources into the folder `brainwh build` reads.
 
-    SOURCE is abc (the WMB cell metadata and taxonomy of an ABC Atlas release), ontology (the
-    mouse and human structure graphs), ahba (the six Allen Human Brain Atlas donors, ~4 GB),
-    ephys (the Cell Types Database tables), ish (the Allen Mouse Brain Atlas: experiments,
+    SOURCE is abc (an ABC Atlas release's files brainwh loads: the WMB 10x cells, taxonomy and
+    genes, the MERFISH cells in the CCF, the Allen-CCF-2020 parcellation, the MapMyCells
+    statistics of 1.4 GB and marker lookup), ontology (the mouse and human structure graphs),
+    ahba (the six Allen Human Brain Atlas donors, ~4 GB), ephys (the Cell Types Database
+    tables), ish (the Allen Mouse Brain Atlas: experiments,
     structure unionizes, 3-D grids, the grid annotation), or all. Downloads resume where they
     stopped and are checked (md5 from the release manifest, sizes); run the same command again
     after an interruption. Then: brainwh build CACHE.
