@@ -101,10 +101,10 @@ CELL_CASES = ["missing column", "wrong type", "float where int", "empty file", "
 
 
 @pytest.mark.parametrize("case", CELL_CASES)
-def test_bad_cell_metadata(case, release, loaded, tmp_path, cli):
+def test_bad_cell_metadata(case, release, loaded, tmp_path, run):
     kwargs, expected = _cell_cases(release)[case]
     path = _copy_cells(release, tmp_path, **kwargs)
-    ingest_refused(cli, "cells", path, loaded, [str(path), *expected], hint=True)
+    ingest_refused(run, "cells", path, loaded, [str(path), *expected], hint=True)
 
 
 def _taxonomy_copy(release: Path, tmp: Path) -> Path:
@@ -139,48 +139,48 @@ TAXONOMY_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(TAXONOMY_CASES))
-def test_bad_taxonomy(case, release, loaded, tmp_path, cli):
+def test_bad_taxonomy(case, release, loaded, tmp_path, run):
     name, mutate, expected = TAXONOMY_CASES[case]
     folder = _taxonomy_copy(release, tmp_path)
     _rewrite(folder / name, folder / name, mutate)
-    ingest_refused(cli, "taxonomy", folder, loaded, [str(folder / name), *expected])
+    ingest_refused(run, "taxonomy", folder, loaded, [str(folder / name), *expected])
 
 
-def test_taxonomy_without_cluster_csv(release, loaded, tmp_path, cli):
+def test_taxonomy_without_cluster_csv(release, loaded, tmp_path, run):
     folder = _taxonomy_copy(release, tmp_path)
     (folder / "cluster.csv").unlink()
-    result = cli("ingest", "taxonomy", str(folder), "--db", str(loaded))
+    result = run("ingest", "taxonomy", str(folder), "--db", str(loaded))
     assert result.exit_code == 1 and "needs cluster.csv" in result.stderr
 
 
-def test_bad_roi_metadata(release, loaded, tmp_path, cli):
+def test_bad_roi_metadata(release, loaded, tmp_path, run):
     path = _rewrite(release / ROIS, tmp_path / "broken" / ROIS, lambda r: r.append(list(r[2])))
     before = snapshot(loaded)
-    result = cli("ingest", "cells", str(path), "--db", str(loaded))
+    result = run("ingest", "cells", str(path), "--db", str(loaded))
     assert result.exit_code == 1
     assert "duplicate acronym 'MOp'" in result.stderr and "line 5" in result.stderr
     assert snapshot(loaded) == before
 
 
-def test_unknown_file_and_missing_path(loaded, tmp_path, cli):
+def test_unknown_file_and_missing_path(loaded, tmp_path, run):
     stray = tmp_path / "cells.tsv"
     stray.write_text("a\tb\n")
-    result = cli("ingest", "cells", str(stray), "--db", str(loaded))
+    result = run("ingest", "cells", str(stray), "--db", str(loaded))
     assert result.exit_code == 1 and "not a file this source knows" in result.stderr
     assert "cell_metadata.csv" in result.stderr
-    result = cli("ingest", "cells", str(tmp_path / "nowhere"), "--db", str(loaded))
+    result = run("ingest", "cells", str(tmp_path / "nowhere"), "--db", str(loaded))
     assert result.exit_code == 2 and "no such file or folder" in result.stderr
 
 
-def test_ingest_cells_keeps_other_sources_and_views(release, loaded, tmp_path, cli):
+def test_ingest_cells_keeps_other_sources_and_views(release, loaded, tmp_path, run):
     """A good re-ingest of cells replaces cells only; the ontology and views stay."""
     before = snapshot(loaded)
-    result = cli("ingest", "cells", str(release / CELLS.parent), "--db", str(loaded))
+    result = run("ingest", "cells", str(release / CELLS.parent), "--db", str(loaded))
     assert result.exit_code == 0, result.stderr
     after = snapshot(loaded)
     for table in ("structures", "structure_ancestors", "cell_types", "cells",
                   "roi_cluster_counts"):
         assert after[table] == before[table], table
-    views = cli("sql", "select count(*) as n from composition", "--db", str(loaded),
+    views = run("sql", "select count(*) as n from composition", "--db", str(loaded),
                 "--format", "csv")
     assert views.exit_code == 0 and views.stdout.splitlines()[1] != "0"

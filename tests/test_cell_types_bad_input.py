@@ -97,39 +97,39 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_cell_types_input(case, loaded, tmp_path, cli):
+def test_bad_cell_types_input(case, loaded, tmp_path, run):
     source, mutate, expected = CASES[case]
     broken = _rewrite(source, tmp_path / "broken" / source.name, mutate,
                       quote_all=source == FEATURES)
-    ingest_refused(cli, "ephys", broken, loaded, [str(broken), *expected], hint=True)
+    ingest_refused(run, "ephys", broken, loaded, [str(broken), *expected], hint=True)
 
 
-def test_a_bad_file_among_good_ones_loads_nothing(loaded, tmp_path, cli):
+def test_a_bad_file_among_good_ones_loads_nothing(loaded, tmp_path, run):
     """Good specimens with bad features: neither table changes (one publish or none)."""
     broken = _rewrite(FEATURES, tmp_path / "broken" / FEATURES.name, _set(2, "ri", "n/a"),
                       quote_all=True)
     good = tmp_path / "broken" / SPECIMENS.name
     _rewrite(SPECIMENS, good, lambda rows: rows.pop(), quote_all=False)  # one specimen fewer
     before = snapshot(loaded)
-    result = cli("ingest", "ephys", str(tmp_path / "broken"), "--db", str(loaded))
+    result = run("ingest", "ephys", str(tmp_path / "broken"), "--db", str(loaded))
     assert result.exit_code == 1 and "column 'ri'" in result.stderr
     assert str(broken) in result.stderr
     assert snapshot(loaded) == before
 
 
-def test_files_are_recognised_by_content_not_by_name(loaded, tmp_path, cli):
+def test_files_are_recognised_by_content_not_by_name(loaded, tmp_path, run):
     """Any name: a features table is read as one (and checked as one); a file that is no
     Cell Types table is refused, naming the files this source reads."""
     renamed = tmp_path / "ephys.csv"
     renamed.write_text("specimen_id,vrest\n1,-70\n")
     before = snapshot(loaded)
-    result = cli("ingest", "ephys", str(renamed), "--db", str(loaded))
+    result = run("ingest", "ephys", str(renamed), "--db", str(loaded))
     assert result.exit_code == 1, result.stderr
     assert str(renamed) in result.stderr and "missing column(s) threshold_i_long_square" in \
         result.stderr
     stray = tmp_path / "mystery.csv"
     stray.write_text("a,b\n1,2\n")
-    result = cli("ingest", "ephys", str(stray), "--db", str(loaded))
+    result = run("ingest", "ephys", str(stray), "--db", str(loaded))
     assert result.exit_code == 1 and "not a file this source knows" in result.stderr
     assert "ephys_features.csv" in result.stderr
     assert snapshot(loaded) == before

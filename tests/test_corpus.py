@@ -232,7 +232,7 @@ def loaded_copy(tiny_db, tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_broken_input_costs_nothing(name, tiny_release, loaded_copy, tmp_path, cli):
+def test_broken_input_costs_nothing(name, tiny_release, loaded_copy, tmp_path, run):
     case = CASES[name]
     source = tiny_release / case.file
     broken = tmp_path / "broken" / case.file
@@ -243,7 +243,7 @@ def test_broken_input_costs_nothing(name, tiny_release, loaded_copy, tmp_path, c
         shutil.copyfile(source, broken)
     replaced = case.breaks(broken)
     target = replaced or (broken.parent if case.load_folder else broken)
-    ingest_refused(cli, case.kind, target, loaded_copy(name), [str(target), *case.expect],
+    ingest_refused(run, case.kind, target, loaded_copy(name), [str(target), *case.expect],
                    hint=True)
 
 

@@ -15,8 +15,8 @@ from tests.helpers import MOUSE_ONTOLOGY, ingest_refused, nested_graph, snapshot
 DEPTH_COUNTS = {0: 1, 1: 5, 2: 18, 3: 61, 4: 109, 5: 130, 6: 262, 7: 324, 8: 272, 9: 139, 10: 6}
 
 
-def ingest(cli, db: Path, *paths: Path):
-    return cli("ingest", "ontology", *map(str, paths), "--db", str(db))
+def ingest(run, db: Path, *paths: Path):
+    return run("ingest", "ontology", *map(str, paths), "--db", str(db))
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,8 @@ def test_real_mouse_ontology_loads_with_real_counts(mouse_db):
         (1327,)]
 
 
-def test_void_row_is_skipped_with_a_note(tmp_path, cli):
-    result = ingest(cli, tmp_path / "w.duckdb", MOUSE_ONTOLOGY)
+def test_void_row_is_skipped_with_a_note(tmp_path, run):
+    result = ingest(run, tmp_path / "w.duckdb", MOUSE_ONTOLOGY)
     assert result.exit_code == 0, result.stderr
     assert "void" in result.stderr and "skipped 1 row" in result.stderr
     assert query(tmp_path / "w.duckdb", "select count(*) from structures where acronym = 'void'"
@@ -88,22 +88,22 @@ def _nested(rows: list[dict]) -> dict:
     return nested_graph(rows)
 
 
-def test_nested_structure_graph_json_gives_the_same_tree(tmp_path, cli, mouse_db):
+def test_nested_structure_graph_json_gives_the_same_tree(tmp_path, run, mouse_db):
     path = tmp_path / "structure_graph_download" / "1.json"
     path.parent.mkdir()
     path.write_text(json.dumps(_nested(_flat_rows())))
-    result = ingest(cli, tmp_path / "n.duckdb", path)
+    result = ingest(run, tmp_path / "n.duckdb", path)
     assert result.exit_code == 0, result.stderr
     sql = "select structure_id, acronym, parent_structure_id, depth, structure_id_path, " \
           "color_hex_triplet from structures order by structure_id"
     assert query(tmp_path / "n.duckdb", sql) == query(mouse_db, sql)
 
 
-def test_flat_json_envelope(tmp_path, cli):
+def test_flat_json_envelope(tmp_path, run):
     rows = _flat_rows()
     path = tmp_path / "structures_graph1.json"
     path.write_text(json.dumps({"success": True, "msg": rows}))
-    result = ingest(cli, tmp_path / "j.duckdb", path)
+    result = ingest(run, tmp_path / "j.duckdb", path)
     assert result.exit_code == 0, result.stderr
     assert query(tmp_path / "j.duckdb", "select count(*) from structures") == [(1327,)]
 
@@ -118,11 +118,11 @@ AHBA_ROWS = [
 ]
 
 
-def test_ahba_ontology_is_human_and_acronyms_are_scoped_by_species(tmp_path, cli):
+def test_ahba_ontology_is_human_and_acronyms_are_scoped_by_species(tmp_path, run):
     db = tmp_path / "h.duckdb"
-    assert ingest(cli, db, MOUSE_ONTOLOGY).exit_code == 0
+    assert ingest(run, db, MOUSE_ONTOLOGY).exit_code == 0
     ahba = write_csv(tmp_path / "donor" / "Ontology.csv", AHBA_HEADER, AHBA_ROWS)
-    result = ingest(cli, db, ahba)
+    result = ingest(run, db, ahba)
     assert result.exit_code == 0, result.stderr
     rows = query(db, "select species, graph_id, structure_id, hemisphere from structures "
                  "where acronym = 'CA1' order by species")
@@ -190,42 +190,42 @@ def loaded(mouse_db, tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_flat_ontology_is_refused_and_nothing_is_lost(case, tmp_path, cli, loaded):
+def test_bad_flat_ontology_is_refused_and_nothing_is_lost(case, tmp_path, run, loaded):
     mutate, expected = CASES[case]
     path = _broken_flat(tmp_path, mutate)
-    ingest_refused(cli, "ontology", path, loaded, [str(path), *expected])
+    ingest_refused(run, "ontology", path, loaded, [str(path), *expected])
 
 
-def test_bad_nested_json_names_the_json_path(tmp_path, cli, loaded):
+def test_bad_nested_json_names_the_json_path(tmp_path, run, loaded):
     tree = _nested(_flat_rows())
     tree["msg"][0]["children"][0]["children"][1]["id"] = "x1"
     path = tmp_path / "structure_graph_download" / "1.json"
     path.parent.mkdir()
     path.write_text(json.dumps(tree))
     before = snapshot(loaded)
-    result = ingest(cli, loaded, path)
+    result = ingest(run, loaded, path)
     assert result.exit_code == 1
     assert "msg[0].children[0].children[1].id" in result.stderr
     assert snapshot(loaded) == before
 
 
-def test_truncated_json_and_empty_file(tmp_path, cli, loaded):
+def test_truncated_json_and_empty_file(tmp_path, run, loaded):
     path = tmp_path / "structure_graph_download" / "1.json"
     path.parent.mkdir()
     path.write_text(json.dumps(_nested(_flat_rows()))[:5000])
-    result = ingest(cli, loaded, path)
+    result = ingest(run, loaded, path)
     assert result.exit_code == 1 and "not valid JSON" in result.stderr and "line 1" in result.stderr
     empty = tmp_path / "structures_empty.csv"
     empty.write_text("")
-    result = ingest(cli, loaded, empty)
+    result = ingest(run, loaded, empty)
     assert result.exit_code == 1 and "the file is empty" in result.stderr
 
 
-def test_an_ontology_is_recognised_by_content_under_any_name(tmp_path, cli, loaded):
+def test_an_ontology_is_recognised_by_content_under_any_name(tmp_path, run, loaded):
     renamed = shutil.copyfile(MOUSE_ONTOLOGY, tmp_path / "mystery.csv")
-    assert ingest(cli, loaded, renamed).exit_code == 0
+    assert ingest(run, loaded, renamed).exit_code == 0
     other = tmp_path / "mystery2.csv"
     other.write_text("a,b\n1,2\n")
-    result = ingest(cli, loaded, other)
+    result = ingest(run, loaded, other)
     assert result.exit_code == 1
     assert "not a file this source knows" in result.stderr and "Ontology.csv" in result.stderr
