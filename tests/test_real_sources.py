@@ -21,9 +21,9 @@ def abc_cache(tmp_path: Path) -> Path:
     return real_abc_cache(tmp_path)
 
 
-def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(tmp_path, cli):
+def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(tmp_path, run):
     cache = abc_cache(tmp_path)
-    plan = cli("sources", str(cache), "--format", "json")
+    plan = run("sources", str(cache), "--format", "json")
     assert plan.exit_code == 0, plan.stderr
     entries = json.loads(plan.stdout)
     loaded = {e["file"].removeprefix(str(cache) + "/") for e in entries if e["status"] == "load"}
@@ -38,7 +38,7 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     assert all("not in ABC release 20250531" in e["reason"] for e in skipped)
 
     db = tmp_path / "w.duckdb"
-    result = cli("build", str(cache), "--db", str(db))
+    result = run("build", str(cache), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     assert "ABC release 20250531" in result.stderr
     assert "not loaded: WHB-10Xv3" in result.stderr
@@ -60,7 +60,7 @@ def test_an_abc_atlas_access_cache_builds_what_brainwh_loads_and_lists_the_rest(
     assert query_rows(db, "select distinct taxonomy_version, taxonomy_component_version from "
                 "composition") == [("CCN20230722", "20231215")]
     out = tmp_path / "composition.parquet"
-    assert cli("export", "composition", "--out", str(out), "--db", str(db)).exit_code == 0
+    assert run("export", "composition", "--out", str(out), "--db", str(db)).exit_code == 0
     import pyarrow.parquet as pq
 
     metadata = pq.read_metadata(out).metadata
@@ -79,11 +79,11 @@ def _newer_manifest(cache: Path, release: str, cells_version: str) -> None:
     target.write_text(text)
 
 
-def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli):
+def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, run):
     cache = abc_cache(tmp_path)
     _newer_manifest(cache, "20250630", "20250630")
     db = tmp_path / "w.duckdb"
-    result = cli("build", str(cache), "--db", str(db))
+    result = run("build", str(cache), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
            "(20250630 lists metadata/WMB-10X/20250630/cell_metadata.csv" in result.stderr
@@ -94,48 +94,48 @@ def test_a_newer_manifest_naming_files_not_on_disk_is_passed_over(tmp_path, cli)
     for dataset in ("MERFISH-C57BL6J-638850", "MERFISH-C57BL6J-638850-CCF"):
         shutil.rmtree(cache / "metadata" / dataset)
     older = tmp_path / "older.duckdb"
-    refused = cli("build", str(cache), "--release", "20231215", "--db", str(older))
+    refused = run("build", str(cache), "--release", "20231215", "--db", str(older))
     assert refused.exit_code == 1 and "release 20231215 does not list mapmycells/" in \
         refused.stderr
     # ... and with only its own files on disk, --release works locally too
     shutil.rmtree(cache / "mapmycells")
     (cache / "metadata" / "WMB-10X" / "20241115" / "gene.csv").unlink()
-    result = cli("build", str(cache), "--release", "20231215", "--db", str(older))
+    result = run("build", str(cache), "--release", "20231215", "--db", str(older))
     assert result.exit_code == 0, result.stderr
     assert query_rows(older, "select distinct component_version from ingest_log where kind = "
                 "'cells'") == [("20231215",)]
     assert query_rows(older, "select count(*) from cells") == [(5,)]
     # --release with other locations that have no manifest (an ontology folder beside it)
     both = tmp_path / "both.duckdb"
-    result = cli("build", str(cache), str(REAL / "allen_api" / "1.json"), "--release",
+    result = run("build", str(cache), str(REAL / "allen_api" / "1.json"), "--release",
                  "20231215", "--db", str(both))
     assert result.exit_code == 0, result.stderr
     assert query_rows(both, "select count(*) from structures") == [(23,)]
 
 
-def test_a_release_that_would_leave_files_out_stops_the_build(tmp_path, cli):
+def test_a_release_that_would_leave_files_out_stops_the_build(tmp_path, run):
     """Only an old cell_metadata on disk, and a manifest that does not list it: exit 1,
     naming the release and the file, instead of publishing a warehouse without cells."""
     cache = abc_cache(tmp_path)
     shutil.rmtree(cache / "metadata" / "WMB-10X" / "20241115")
     (cache / "releases" / "20231215" / "manifest.json").unlink()
     db = tmp_path / "w.duckdb"
-    result = cli("build", str(cache), "--db", str(db))
+    result = run("build", str(cache), "--db", str(db))
     assert result.exit_code == 1, result.stderr
     assert "20250531 does not list metadata/WMB-10X/20231215/cell_metadata.csv" in result.stderr
     assert "Traceback" not in result.stderr and not db.exists()
-    forced = cli("build", str(cache), "--release", "20250531", "--db", str(db))
+    forced = run("build", str(cache), "--release", "20250531", "--db", str(db))
     assert forced.exit_code == 1
     assert "release 20250531 does not list metadata/WMB-10X/20231215/cell_metadata.csv" in \
         forced.stderr
-    unknown = cli("build", str(cache), "--release", "20240101", "--db", str(db))
+    unknown = run("build", str(cache), "--release", "20240101", "--db", str(db))
     assert unknown.exit_code == 2 and "release 20240101 is not under" in unknown.stderr
 
 
-def test_the_2023_taxonomy_is_recognised_and_never_mixed_with_later_cells(tmp_path, cli):
+def test_the_2023_taxonomy_is_recognised_and_never_mixed_with_later_cells(tmp_path, run):
     old = REAL / "abc_taxonomy_20230630"
     db = tmp_path / "old.duckdb"
-    result = cli("build", str(old), "--db", str(db))
+    result = run("build", str(old), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     # CCN20230504 (labels CS20230305_*): alias 1 is 0081, with a division above its class
     assert query_rows(db, "select supertype, division, taxonomy_version from cell_types where "
@@ -153,15 +153,15 @@ def test_the_2023_taxonomy_is_recognised_and_never_mixed_with_later_cells(tmp_pa
     shutil.copyfile(source / "views" / "cluster_to_cluster_annotation_membership_pivoted.csv",
                     taxonomy / "views" / "cluster_to_cluster_annotation_membership_pivoted.csv")
     before = snapshot(db)
-    result = cli("build", str(mixed), "--db", str(db))
+    result = run("build", str(mixed), "--db", str(db))
     assert result.exit_code == 1, result.stderr
     assert "CCN20230722" in result.stderr and "CCN20230504" in result.stderr
     assert snapshot(db) == before
 
 
-def test_abagens_data_folder_loads_the_microarray_and_lists_rnaseq(tmp_path, cli):
+def test_abagens_data_folder_loads_the_microarray_and_lists_rnaseq(tmp_path, run):
     db = tmp_path / "w.duckdb"
-    result = cli("build", str(REAL / "abagen_data"), "--db", str(db))
+    result = run("build", str(REAL / "abagen_data"), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     assert "Allen Human Brain Atlas RNA-seq" in result.stderr
     assert query_rows(db, "select count(*) from ahba_donors where n_samples is not null") == [(2,)]
@@ -171,9 +171,9 @@ def test_abagens_data_folder_loads_the_microarray_and_lists_rnaseq(tmp_path, cli
 
 @pytest.mark.parametrize("folder", ["allensdk_cell_types", "allensdk_cell_types_simplified",
                                     "allensdk_cell_types_legacy"])
-def test_allensdk_cell_types_caches_load(folder, tmp_path, cli):
+def test_allensdk_cell_types_caches_load(folder, tmp_path, run):
     db = tmp_path / "w.duckdb"
-    result = cli("build", str(REAL / folder), str(REAL / "allen_api" / "1.json"),
+    result = run("build", str(REAL / folder), str(REAL / "allen_api" / "1.json"),
                  "--db", str(db))
     assert result.exit_code == 0, result.stderr
     if folder == "allensdk_cell_types_legacy":  # features only (its cells.json is lost)
@@ -196,9 +196,9 @@ def test_allensdk_cell_types_caches_load(folder, tmp_path, cli):
 @pytest.mark.parametrize("name", ["1.json", "query_model_Structure_graph1.json",
                                   "allensdk_reference_space/structures.json",
                                   "allen_mouse_25um_v1.2/structures.json"])
-def test_every_ontology_file_form_loads_with_colours(name, tmp_path, cli):
+def test_every_ontology_file_form_loads_with_colours(name, tmp_path, run):
     db = tmp_path / "w.duckdb"
-    result = cli("ingest", "ontology", str(REAL / "allen_api" / name), "--db", str(db))
+    result = run("ingest", "ontology", str(REAL / "allen_api" / name), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     assert query_rows(db, "select count(*), count(color_hex_triplet) from structures") == [(23, 23)]
     assert query_rows(db, "select color_hex_triplet from structures where acronym = 'VISp'"
@@ -207,12 +207,12 @@ def test_every_ontology_file_form_loads_with_colours(name, tmp_path, cli):
                 "s.structure_id = a.ancestor_id where s.acronym = 'Isocortex'") == [(11,)]
 
 
-def test_the_sample_release_as_an_abc_atlas_access_cache_builds_the_same(tmp_path, cli, tiny_db):
+def test_the_sample_release_as_an_abc_atlas_access_cache_builds_the_same(tmp_path, run, tiny_db):
     cache = tmp_path / "cache"
-    result = cli("sample", str(cache), "--scale", "tiny", "--seed", "7", "--layout", "abc-cache")
+    result = run("sample", str(cache), "--scale", "tiny", "--seed", "7", "--layout", "abc-cache")
     assert result.exit_code == 0, result.stderr
     db = tmp_path / "w.duckdb"
-    result = cli("build", str(cache), "--db", str(db))
+    result = run("build", str(cache), "--db", str(db))
     assert result.exit_code == 0, result.stderr
     assert "ABC release 20250531 chosen: newer manifest(s) name files that are not on disk " \
            "(20250630 lists metadata/WMB-10X/20250630/" in result.stderr
