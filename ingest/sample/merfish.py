@@ -20,6 +20,7 @@ sections are.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from pathlib import Path
@@ -235,10 +236,10 @@ def group_cluster_probabilities(tax: abc.Taxonomy, class_weight: dict[int, float
                                 leading: str | None = None) -> np.ndarray:
     """p(cluster) from class weights (class number → weight) and subclass-name patterns
     leading (×200), favoured (×20) or damped (×0.02) within each class."""
-    bonuses = [(re.compile(pattern), factor) for pattern, factor in (
-        (leading, 200.0), (favoured, 20.0), (damped, 0.02)) if pattern]
-    sub_bonus = np.array([np.prod([factor for pattern, factor in bonuses
-                                   if pattern.search(s)] or [1.0]) for s in tax.subclasses])
+    sub_bonus = np.ones(len(tax.subclasses))
+    for pattern, factor in ((leading, 200.0), (favoured, 20.0), (damped, 0.02)):
+        if pattern:
+            sub_bonus[_matching(pattern, tuple(tax.subclasses))] *= factor
     cluster_subclass = tax.supertype_subclass[tax.cluster_supertype]
     cluster_class = tax.subclass_class[cluster_subclass]
     p = np.zeros(len(tax.cluster_names))
@@ -249,6 +250,14 @@ def group_cluster_probabilities(tax: abc.Taxonomy, class_weight: dict[int, float
         within = tax.cluster_weight[in_class] * sub_bonus[cluster_subclass[in_class]]
         p[in_class] = weight * within / within.sum()
     return p / p.sum()
+
+
+@functools.cache
+def _matching(pattern: str, subclasses: tuple[str, ...]) -> np.ndarray:
+    """Which subclass names the pattern finds (the regions repeat a few patterns: each is
+    matched once, not once per region)."""
+    found = re.compile(pattern)
+    return np.array([found.search(name) is not None for name in subclasses])
 
 
 # ------------------------------------------------------------------------------ geometry
@@ -396,7 +405,9 @@ def cell_labels(rng: np.random.Generator, cells: pl.DataFrame) -> pl.Series:
     """`<10-digit section barcode><1|2><4-digit field of view><4-digit cell>`, unique, some
     with a `-1` suffix, as the real labels are."""
     n_sections = len(SECTION_SLICES)
-    barcodes = rng.choice(np.arange(1_017_000_000, 1_105_000_000), n_sections, replace=False)
+    # the same draw as choosing from the 88 M barcodes themselves, without materialising them
+    barcodes = 1_017_000_000 + rng.choice(1_105_000_000 - 1_017_000_000, n_sections,
+                                          replace=False)
     region = np.where(rng.random(n_sections) < 0.1, "2", "1")
     within = cells.select(pl.int_range(pl.len()).over("section").alias("i"))["i"].to_numpy()
     section = cells["section"].to_numpy()
