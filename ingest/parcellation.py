@@ -36,6 +36,8 @@ from warehouse.errors import DataError
 
 KIND = "parcellation"
 LEVELS = ("organ", "category", "division", "structure", "substructure")
+ONE_VERSION = ("the parcellation files come from different versions: use one "
+               "metadata/Allen-CCF-2020/<version>/ folder")
 # term set label suffix -> level, used when parcellation_term_set.csv is not loaded
 SET_SUFFIX = {"ORGA": "organ", "CATE": "category", "DIVI": "division", "STRU": "structure",
               "SUBS": "substructure"}
@@ -207,14 +209,17 @@ def _load_term_set_membership(con: duckdb.DuckDBPyConnection, source: SourceFile
     check_unique(con, "_pc_term_sets", "parcellation_term_label", label=source.origin,
                  what=what)
     if "parcellation_term" in by_role:
-        bad = _first_bad(con, "_pc_term_sets", "parcellation_term_label",
-                         "parcellation_term_label not in (select label from _pc_terms)")
-        if bad:
-            raise DataError(f"term {bad[0]!r} is not in parcellation_term.csv",
-                            file=source.origin, line=bad[1], column="parcellation_term_label",
-                            hint="the parcellation files come from different versions: use "
-                            "one metadata/Allen-CCF-2020/<version>/ folder")
+        _require_known_terms(con, "_pc_term_sets", source)
     return rows
+
+
+def _require_known_terms(con: duckdb.DuckDBPyConnection, table: str, source: SourceFile) -> None:
+    """Every parcellation_term_label of the staged `table` is in parcellation_term.csv."""
+    bad = _first_bad(con, table, "parcellation_term_label",
+                     "parcellation_term_label not in (select label from _pc_terms)")
+    if bad:
+        raise DataError(f"term {bad[0]!r} is not in parcellation_term.csv", file=source.origin,
+                        line=bad[1], column="parcellation_term_label", hint=ONE_VERSION)
 
 
 def _load_parcellation(con: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
@@ -287,8 +292,7 @@ def _load_membership(con: duckdb.DuckDBPyConnection, source: SourceFile,
         if bad:
             raise DataError(f"parcellation_index {bad[0]} is not in parcellation.csv",
                             file=source.origin, line=bad[1], column="parcellation_index",
-                            hint="the parcellation files come from different versions: use "
-                            "one metadata/Allen-CCF-2020/<version>/ folder")
+                            hint=ONE_VERSION)
         bad = _first_bad(con, "_pc_members", "x.parcellation_label",
                          "x.parcellation_label <> (select p.label from _pc_parcellation p "
                          "where p.parcellation_index = x.parcellation_index)")
@@ -296,16 +300,9 @@ def _load_membership(con: duckdb.DuckDBPyConnection, source: SourceFile,
             raise DataError(f"parcellation_label {bad[0]!r} differs from parcellation.csv's "
                             "label for the same index", file=source.origin, line=bad[1],
                             column="parcellation_label",
-                            hint="the parcellation files come from different versions: use "
-                            "one metadata/Allen-CCF-2020/<version>/ folder")
+                            hint=ONE_VERSION)
     if "parcellation_term" in by_role:
-        bad = _first_bad(con, "_pc_members", "parcellation_term_label",
-                         "parcellation_term_label not in (select label from _pc_terms)")
-        if bad:
-            raise DataError(f"term {bad[0]!r} is not in parcellation_term.csv",
-                            file=source.origin, line=bad[1], column="parcellation_term_label",
-                            hint="the parcellation files come from different versions: use "
-                            "one metadata/Allen-CCF-2020/<version>/ folder")
+        _require_known_terms(con, "_pc_members", source)
     return rows
 
 

@@ -7,6 +7,7 @@ SIGKILL) when the test or module is done.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,3 +124,17 @@ def static_files(root: Path, log_dir: Path):
     """`python -m http.server` over `root` (index pages list folders)."""
     return http_service([sys.executable, "-m", "http.server", "{port}", "--bind", "127.0.0.1",
                          "--directory", str(root)], log_dir, "http")
+
+
+def psql(server: Server, *commands: str) -> str:
+    """Run psql's `-c` commands against a running server; skip when psql is not installed."""
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed (apt-get install postgresql-client; `make test` "
+                    "tries this)")
+    args = ["psql", server.dsn(), "-X", "-v", "ON_ERROR_STOP=1"]
+    for command in commands:
+        args += ["-c", command]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "ERROR" not in done.stderr, done.stderr
+    return done.stdout

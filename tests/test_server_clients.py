@@ -5,12 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import decimal
-import shutil
-import subprocess
 
 import duckdb
 import pytest
-from serving import serving
+from serving import psql, serving
 
 pytestmark = pytest.mark.server
 
@@ -34,45 +32,32 @@ def _count(local, sql: str, params=None) -> int:
 
 # ------------------------------------------------------------------------------ psql
 
-def _psql(server, *commands: str) -> str:
-    if shutil.which("psql") is None:
-        pytest.skip("psql is not installed (apt-get install postgresql-client; `make test` "
-                    "tries this)")
-    args = ["psql", server.dsn(), "-X", "-v", "ON_ERROR_STOP=1"]
-    for command in commands:
-        args += ["-c", command]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "ERROR" not in done.stderr, done.stderr
-    return done.stdout
-
-
 def test_psql_lists_tables(server, local):
-    out = _psql(server, r"\dt")
+    out = psql(server, r"\dt")
     for table in ("cells", "structures", "cell_types", "ingest_log"):
         assert f" main   | {table} " in out
     assert "composition" not in out
 
 
 def test_psql_lists_views(server):
-    out = _psql(server, r"\dv")
+    out = psql(server, r"\dv")
     assert " main   | composition " in out
     assert "| view " in out
     assert " cells " not in out
 
 
 def test_psql_describes_a_view_with_column_types_and_comments(server):
-    out = _psql(server, r"\d composition")
+    out = psql(server, r"\d composition")
     assert 'View "main.composition"' in out
     assert "region_acronym" in out and "text" in out
     assert "n_cells" in out and "bigint" in out
     assert "double precision" in out
-    described = _psql(server, r"\d+ composition")
+    described = psql(server, r"\d+ composition")
     assert "cells of that type in the region" in described  # the column comment
 
 
 def test_psql_runs_a_query(server, local):
-    out = _psql(server, "select count(*) as n from cells where region_of_interest_acronym = 'MOp'")
+    out = psql(server, "select count(*) as n from cells where region_of_interest_acronym = 'MOp'")
     expected = _count(local, "select count(*) from cells where region_of_interest_acronym = 'MOp'")
     assert f" {expected}\n" in out
     assert "(1 row)" in out

@@ -191,3 +191,17 @@ def test_metadata_without_a_required_column(loaded, tmp_path):
     write_csv(root / CCF / "ccf_coordinates.csv", COORDINATES_HEADER, ccf)
     refused("spatial", root, loaded, ["cell_metadata.csv", "line 1",
                                                   "missing column(s) cluster_alias"])
+
+
+def test_a_membership_naming_a_term_parcellation_term_csv_lacks(loaded, release, tmp_path):
+    folder = tmp_path / "ccf" / PARCELLATION
+    shutil.copytree(release / PARCELLATION, folder)
+    membership = folder / "parcellation_to_parcellation_term_membership.csv"
+    lines = membership.read_text().splitlines(keepends=True)
+    term = lines[5].split(",")[1]
+    lines[5] = lines[5].replace(f",{term},", f",{term}-X,", 1)
+    membership.write_text("".join(lines))
+    refused("parcellation", folder, loaded, [
+        "parcellation_to_parcellation_term_membership.csv", "line 6",
+        "column 'parcellation_term_label'", f"term '{term}-X' is not in parcellation_term.csv",
+        "different versions"])

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import csv
-import shutil
-import subprocess
 
 import pytest
+from serving import psql
 
 pytestmark = pytest.mark.server
-
-
-def psql(server, *commands: str) -> str:
-    if shutil.which("psql") is None:
-        pytest.skip("psql is not installed (apt-get install postgresql-client; `make test` "
-                    "tries this)")
-    args = ["psql", server.dsn(), "-X", "-v", "ON_ERROR_STOP=1"]
-    for command in commands:
-        args += ["-c", command]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "ERROR" not in done.stderr, done.stderr
-    return done.stdout
 
 
 def test_dt_and_dv_list_tables_and_views(server, local):
