@@ -4,9 +4,9 @@
 --   single_cell_expression, ahba_expression from gene_expression_across
 --   where gene_symbol = 'Pvalb' order by ish_energy desc
 -- question: How is one gene expressed across sources, side by side: mouse ISH energy (Allen
---   Mouse Brain Atlas), mouse single-cell pseudo-bulk (ABC Atlas cell types, when that
---   expression is loaded) and human microarray (Allen Human Brain Atlas), in the structures the
---   two ontologies share? Mapping rules: a gene is the same in mouse and human when its symbols
+--   Mouse Brain Atlas), mouse single-cell pseudo-bulk (region_expression of the ABC Atlas
+--   cell types, when loaded) and human microarray (Allen Human Brain Atlas), in the structures
+--   the two ontologies share? Mapping rules: a gene is the same in mouse and human when its symbols
 --   are equal ignoring case (Pvalb = PVALB; Allen's mouse Drd1a has no such human twin); a mouse
 --   and a human structure are paired when they have the same acronym and their names share a
 --   word (CA1, DG, VTA; not the false friends PL, prelimbic area and parietal lobe, or MB,
@@ -29,14 +29,19 @@
 --   ish_density              DOUBLE   mean ISH expression density
 --   ish_n_experiments        INTEGER  non-failed ISH experiments averaged
 --   single_cell_expression   DOUBLE   mouse single-cell pseudo-bulk log2(CPM+1) of the
---                                     structure (null until the ABC cell-type expression is
---                                     loaded)
+--                                     structure (region_expression): from its MERFISH cells
+--                                     when it has them, else from the 10x dissection; null
+--                                     when the ABC cell-type expression is not loaded, the
+--                                     structure has no cells, or the symbol names several
+--                                     Ensembl ids in gene.csv (which one ISH probed is unknown)
 --   single_cell_n_cells      BIGINT   cells behind it
+--   single_cell_method       VARCHAR  composition's method of those cells: 'spatial' or
+--                                     'dissection'
 --   ahba_expression          DOUBLE   human mean log2 expression (regional_expression)
 --   ahba_n_samples           BIGINT   human samples behind it
--- sources: mouse_regional_expression (ish_regional_means), regional_expression
---   (ahba_regional_means), structures; the homologous regions are listed here. The
---   single-cell columns wait for the ABC cell-type expression's region_expression view
+-- sources: mouse_regional_expression (ish_regional_means), region_expression (ABC
+--   MapMyCells statistics weighted by composition), regional_expression
+--   (ahba_regional_means), structures; the homologous regions are listed here
 create or replace view gene_expression_across as
 with homologous (mouse_acronym, human_acronym) as (
     values
@@ -75,6 +80,21 @@ pairs as (
                   where h.species = 'human' and h.acronym = p.human_acronym)
 ),
 
+-- one row per gene symbol and CCF structure: the MERFISH cells' pseudo-bulk where there are
+-- any, else the 10x dissection's; symbols naming several Ensembl ids are left out
+single_cell as (
+    select
+        lower(gene_symbol) as gene_key,
+        structure_id,
+        arg_min(mean_expression, method <> 'spatial') as expression,
+        arg_min(n_cells, method <> 'spatial') as n_cells,
+        arg_min(method, method <> 'spatial') as method
+    from region_expression
+    where region_kind = 'structure' and gene_symbol is not null
+    group by lower(gene_symbol), structure_id
+    having count(distinct gene_identifier) = 1
+),
+
 human as (
     select
         upper(gene_symbol) as gene_key,
@@ -97,11 +117,14 @@ select
     i.mean_expression_energy as ish_energy,
     i.mean_expression_density as ish_density,
     i.n_experiments as ish_n_experiments,
-    null::double as single_cell_expression,
-    null::bigint as single_cell_n_cells,
+    s.expression as single_cell_expression,
+    s.n_cells as single_cell_n_cells,
+    s.method as single_cell_method,
     h.expression as ahba_expression,
     h.n_samples::bigint as ahba_n_samples
 from mouse_regional_expression as i
 join pairs as p on p.structure_id = i.structure_id
+left join single_cell as s
+    on s.gene_key = lower(i.gene_symbol) and s.structure_id = p.structure_id
 left join human as h
     on h.gene_key = upper(i.gene_symbol) and h.structure_acronym = p.human_acronym

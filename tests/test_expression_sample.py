@@ -104,3 +104,27 @@ def test_the_sample_answers_the_demos_questions(con):
         "select gene_symbol from mouse_region_markers where region_kind = 'roi' and "
         "region_acronym = 'STRd' order by rank limit 10").fetchall()]
     assert "Ppp1r1b" in striatum
+
+
+def test_gene_expression_across_shows_the_single_cell_pseudo_bulk(con):
+    """Beside ISH and AHBA: region_expression's CCF structure row of the same symbol (ignoring
+    case), the MERFISH cells' when the structure has them, else the 10x dissection's; null for
+    a symbol that names several Ensembl ids."""
+    expected: dict[tuple[str, int], list[tuple]] = {}
+    for symbol, identifier, structure, method, mean, n in con.execute(
+            "select gene_symbol, gene_identifier, structure_id, method, mean_expression, n_cells "
+            "from region_expression where region_kind = 'structure'").fetchall():
+        expected.setdefault((symbol.lower(), structure), []).append((identifier, method, mean, n))
+    rows = con.execute("select gene_symbol, structure_id, single_cell_expression, "
+                       "single_cell_n_cells, single_cell_method "
+                       "from gene_expression_across").fetchall()
+    shown = 0
+    for symbol, structure, value, n, method in rows:
+        candidates = expected.get((symbol.lower(), structure), [])
+        if len({c[0] for c in candidates}) != 1:
+            assert (value, n, method) == (None, None, None), (symbol, structure)
+            continue
+        _, best_method, best_mean, best_n = min(candidates, key=lambda c: c[1] != "spatial")
+        assert (value, n, method) == (pytest.approx(best_mean, rel=1e-12), best_n, best_method)
+        shown += 1
+    assert shown > 0 and rows
