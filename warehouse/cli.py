@@ -348,7 +348,7 @@ def command() -> None:
 class _WithoutPandas(importlib.abc.MetaPathFinder):
     """Imports of pandas fail as if it were not installed (pyarrow then goes on without it)."""
 
-    def find_spec(self, name, path=None, target=None):  # noqa: ARG002 - the finder protocol
+    def find_spec(self, name, path=None, target=None):
         if name == "pandas" or name.startswith("pandas."):
             raise ModuleNotFoundError("brainwh's command line runs without pandas", name=name)
         return None
