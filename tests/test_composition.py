@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
+from tests.helpers import query_rows as rows
 from tests.helpers import write_hand_made_release
 
 
@@ -21,14 +21,6 @@ def hand_made(tmp_path_factory) -> tuple[Path, list[str]]:
     db = root.parent / "w.duckdb"
     outcome = run(db, [str(root)], fresh=True)
     return db, outcome.notes
-
-
-def rows(db: Path, sql: str, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def comp(db, kind, region, level):

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from tests.helpers import MOUSE_ONTOLOGY, ingest_refused, nested_graph, snapshot, write_csv
+from tests.helpers import query_rows as query
 
 DEPTH_COUNTS = {0: 1, 1: 5, 2: 18, 3: 61, 4: 109, 5: 130, 6: 262, 7: 324, 8: 272, 9: 139, 10: 6}
 
@@ -26,14 +27,6 @@ def mouse_db(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("onto") / "w.duckdb"
     run(db, [str(MOUSE_ONTOLOGY)], kind="ontology", fresh=True)
     return db
-
-
-def query(db: Path, sql: str, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_real_mouse_ontology_loads_with_real_counts(mouse_db):

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.helpers import query_rows as rows
 from tests.spatial_release import write_spatial_release
 
 
@@ -19,14 +20,6 @@ def built(tmp_path_factory) -> tuple[Path, list[str]]:
     db = root.parent / "w.duckdb"
     outcome = run(db, [str(root)], fresh=True)
     return db, outcome.notes
-
-
-def rows(db: Path, sql: str, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def spatial(db, region, level="subclass"):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.helpers import MOUSE_ONTOLOGY
+from tests.helpers import query_rows as rows
 
 CACHE = Path(__file__).resolve().parent / "fixtures" / "real" / "abc_cache"
 MERFISH = "metadata/MERFISH-C57BL6J-638850/20241115"
@@ -20,14 +20,6 @@ TAXONOMY = "metadata/WMB-taxonomy/20231215"
 # the five cells of the real cell_metadata head: rows 6-10 of each coordinates file
 CELLS = ["1019171907102340387-1", "1104095349101460194-1", "1017092617101450577",
          "1018093344101130233", "1019171912201610094"]
-
-
-def rows(db: Path, sql: str):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _copy(target: Path, relative: str, names=None) -> Path:
