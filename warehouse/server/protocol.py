@@ -107,7 +107,18 @@ class _AuthStream:
         await self.stream.drain()
 
     async def read_message(self) -> tuple[bytes, bytes]:
-        return await self.stream.read_message(self.limit)
+        try:
+            return await self.stream.read_message(self.limit)
+        except PgError as err:  # a frame too large to read is not a wrong password
+            raise UnreadableFrame(err) from None
+
+
+class UnreadableFrame(Exception):
+    """A login message that cannot be read (too large, bad length): the connection's end."""
+
+    def __init__(self, err: PgError) -> None:
+        super().__init__(err.message)
+        self.err = err
 
 
 class WarehouseServer:
@@ -243,7 +254,13 @@ class WarehouseServer:
         if self.password:
             # every user name gets the same exchange; an unknown one a password nobody knows
             expected = self.password if user == config.user else secrets.token_hex(32)
-            if not await wire.scram_login(_AuthStream(stream, config.max_auth_bytes), expected):
+            try:
+                accepted = await wire.scram_login(_AuthStream(stream, config.max_auth_bytes),
+                                                  expected)
+            except UnreadableFrame as unreadable:
+                log(f"brainwh serve: login message refused for user {user!r}: {unreadable}")
+                await self._refuse(stream, unreadable.err.sqlstate, unreadable.err.message)
+            if not accepted:
                 log(f"brainwh serve: failed login for user {user!r}")
                 await asyncio.sleep(config.auth_failure_delay)
                 await self._refuse(stream, "28P01",
