@@ -14,8 +14,6 @@ from warehouse.views import saved_objects
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 COMMANDS = sorted(cli.commands)
-# serve's options belong to warehouse/server/, reworked separately; these two have no help yet
-OPTIONS_WITHOUT_HELP = {("serve", "port"), ("serve", "max_connections")}
 
 
 def test_every_command_of_the_design_is_registered_at_import():
@@ -28,7 +26,7 @@ def test_command_has_help(name):
     command = cli.commands[name]
     assert command.help and command.get_short_help_str(), f"`brainwh {name}` has no help"
     for param in command.params:
-        if isinstance(param, click.Option) and (name, param.name) not in OPTIONS_WITHOUT_HELP:
+        if isinstance(param, click.Option):
             assert param.help, f"`brainwh {name}` option {param.opts[0]} has no help"
     result = CliRunner().invoke(cli, [name, "--help"])
     assert result.exit_code == 0 and "Usage: " in result.output

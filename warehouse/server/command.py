@@ -91,7 +91,8 @@ async def _serve(server, host: str, port: int, announce) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="address to listen on (0.0.0.0: every interface; set a password first)")
-@click.option("--port", type=click.IntRange(0, 65535), default=5433, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=5433, show_default=True,
+              help="TCP port to listen on (0: a free one, printed at start; Postgres' own is 5432)")
 @click.option("--user", default="brainwh", show_default=True, help="the user clients connect as")
 @click.option("--password", default=None, envvar=PASSWORD_ENV, show_envvar=True,
               help="require this password (SCRAM-SHA-256); without it, no password is asked")
