@@ -15,6 +15,7 @@ import json
 import fsspec
 import pytest
 
+from warehouse import checked_download
 from warehouse.fetch import downloads
 from warehouse.remote import cache
 
@@ -101,3 +102,25 @@ def test_a_remote_download_is_written_in_the_same_layout(tmp_path):
             cache.fetch(NoNetwork(), changed, tmp_path)
     finally:
         memory.rm("/bucket", recursive=True)
+
+
+def test_a_part_longer_than_the_file_starts_again_and_a_wrong_one_is_deleted(tmp_path):
+    part = tmp_path / "cells.csv.part"
+    part.write_bytes(BODY + b"more")
+    assert checked_download.resume_offset(part, len(BODY)) == 0 and not part.exists()
+    part.write_bytes(BODY[:10])
+    assert checked_download.resume_offset(part, len(BODY)) == 10
+    assert checked_download.resume_offset(part, None) == 10
+    part.write_bytes(BODY)
+    digest = checked_download.md5_of(part).hexdigest()
+    assert digest == MD5
+    assert checked_download.discard_if_wrong(part, digest, size=len(BODY), md5=MD5.upper()) \
+        is None and part.exists()
+    assert checked_download.discard_if_wrong(part, digest, size=None, md5=None) is None
+    wrong = checked_download.discard_if_wrong(part, digest, size=len(BODY) + 1, md5=MD5)
+    assert wrong == checked_download.Mismatch(len(BODY), wrong_size=True, wrong_md5=False)
+    assert not part.exists()
+    part.write_bytes(BODY)
+    wrong = checked_download.discard_if_wrong(part, digest, size=len(BODY), md5="0" * 32)
+    assert wrong == checked_download.Mismatch(len(BODY), wrong_size=False, wrong_md5=True)
+    assert not part.exists()
