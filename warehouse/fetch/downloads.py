@@ -3,17 +3,16 @@
 A download goes to `.<name>.part` beside its target and resumes from that file's size with a
 `Range` request; it is checked against the size and md5 the source gives (a release manifest,
 `Content-Length`), then renamed into place with a `.<name>.source.json` record of where it came
-from. A present file whose record matches is not fetched again; a present file without one is
-treated as unfinished. Server errors (5xx), dropped connections and timeouts are retried with
-back-off; a missing file (404) and a refused one (401/403) are errors at once. Without a
-network, the error says so and what to run later.
+from (part file, record and check: `warehouse.checked_download`). A present file whose record
+matches is not fetched again; a present file without one is treated as unfinished. Server
+errors (5xx), dropped connections and timeouts are retried with back-off; a missing file (404)
+and a refused one (401/403) are errors at once. Without a network, the error says so and what
+to run later.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -22,11 +21,13 @@ from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
 
-from warehouse import progress
+from warehouse import checked_download, progress
 from warehouse.errors import DataError, UsageError
 
 CHUNK = 1 << 20
 USER_AGENT = "brainwh-fetch"
+# `.<name>.part` and `.<name>.source.json` {url, size, md5}: the names fetch caches hold
+LAYOUT = checked_download.Layout(prefix=".", origin_key="url")
 
 
 @dataclass(frozen=True)
@@ -49,24 +50,10 @@ class _Transient(Exception):
     """A failure worth retrying (a 5xx, a dropped connection, a timeout)."""
 
 
-def _record(target: Path) -> Path:
-    return target.with_name(f".{target.name}.source.json")
-
-
-def _part(target: Path) -> Path:
-    return target.with_name(f".{target.name}.part")
-
-
 def is_current(target: Path, url: str, *, size: int | None = None,
                md5: str | None = None) -> bool:
-    record = _record(target)
-    if not target.is_file() or not record.is_file():
-        return False
-    try:
-        seen = json.loads(record.read_text())
-    except ValueError:
-        return False
-    if seen.get("url") != url or seen.get("size") != target.stat().st_size:
+    seen = LAYOUT.recorded(target, url)
+    if seen is None:
         return False
     return (size is None or seen.get("size") == size) and (
         md5 is None or seen.get("md5") == md5.lower())
@@ -147,13 +134,10 @@ def download(url: str, target: Path, *, size: int | None = None, md5: str | None
         progress.note(f"already here: {target}")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = _part(target)
+    part = LAYOUT.part(target)
 
     def attempt() -> int:
-        offset = part.stat().st_size if part.exists() else 0
-        if size is not None and offset > size:
-            part.unlink()
-            offset = 0
+        offset = checked_download.resume_offset(part, size)
         try:
             response = open_url(url, retry=retry, start=offset)
         except _Whole:
@@ -169,13 +153,8 @@ def download(url: str, target: Path, *, size: int | None = None, md5: str | None
             progress.note(f"{verb} {url}" + (f" from byte {offset:,}" if offset else "")
                           + (f" ({expected / 1e6:,.1f} MB)" if expected else ""))
             try:
-                with open(part, "ab") as sink, progress.bar(target.name, expected, "B") as bar:
-                    bar.update(offset)
-                    while chunk := response.read(CHUNK):
-                        sink.write(chunk)
-                        bar.update(len(chunk))
-                    sink.flush()
-                    os.fsync(sink.fileno())
+                checked_download.append(response.read, part, label=target.name,
+                                        total=expected, offset=offset, chunk=CHUNK)
             except (TimeoutError, ConnectionError, HTTPException, OSError) as error:
                 if isinstance(error, OSError) and error.errno == 28:
                     raise
@@ -187,33 +166,19 @@ def download(url: str, target: Path, *, size: int | None = None, md5: str | None
             return got
 
     with_retries(url, retry, attempt)
-    digest = _md5(part)
-    got = part.stat().st_size
-    if (size is not None and got != size) or (md5 and digest != md5.lower()):
-        part.unlink()
-        what = (f"md5 {digest} does not match the expected {md5}" if md5 and digest != md5.lower()
-                else f"{got:,} bytes, expected {size:,}")
+    digest = checked_download.md5_of(part).hexdigest()
+    wrong = checked_download.discard_if_wrong(part, digest, size=size, md5=md5)
+    if wrong is not None:
+        what = (f"md5 {digest} does not match the expected {md5}" if wrong.wrong_md5
+                else f"{wrong.size:,} bytes, expected {size:,}")
         raise DataError(what, file=url, hint="the download was corrupted or the file changed: "
                         "it was deleted; run the command again")
-    os.replace(part, target)
-    _record(target).write_text(json.dumps({"url": url, "size": got, "md5": digest}))
-    return target
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return LAYOUT.publish(part, target, url, size=part.stat().st_size, md5=digest)
 
 
 def save(target: Path, body: bytes, url: str) -> Path:
     """Write a document fetched whole (an API page) with its record, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = _part(target)
+    part = LAYOUT.part(target)
     part.write_bytes(body)
-    os.replace(part, target)
-    _record(target).write_text(json.dumps({"url": url, "size": len(body),
-                                           "md5": hashlib.md5(body).hexdigest()}))
-    return target
+    return LAYOUT.publish(part, target, url, size=len(body), md5=hashlib.md5(body).hexdigest())

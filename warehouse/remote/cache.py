@@ -4,25 +4,27 @@ Layout mirrors the source: `<cache>/s3/<bucket>/<key>`, `<cache>/https/<host>/<p
 download goes to `<file>.part` (resumed from its size with a range read when the server
 allows it), is checked against the expected size and md5 (from the release manifest) and only
 then renamed into place, with a `<file>.source.json` record of where it came from and what
-it was (size, md5, ETag). A present file whose record does not match the remote one is
-fetched again; a present file without a record is treated as unfinished.
+it was (size, md5, ETag); part file, record and check are `warehouse.checked_download`'s. A
+present file whose record does not match the remote one is fetched again; a present file without
+a record is treated as unfinished.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.tree import DOWNLOADS_MARKER
-from warehouse import progress
+from warehouse import checked_download, progress
 from warehouse.errors import DataError
 from warehouse.remote.fs import explained
 
 CACHE_ENV = "BRAINWH_CACHE"
 CHUNK = 8 << 20
+# `<name>.part` and `<name>.source.json` {uri, size, md5, etag}: the names remote caches hold
+LAYOUT = checked_download.Layout(prefix="", origin_key="uri")
 
 
 def cache_dir(option: str | os.PathLike[str] | None = None) -> Path:
@@ -57,19 +59,9 @@ class Remote:
     etag: str | None = None
 
 
-def _record_path(local: Path) -> Path:
-    return local.with_name(local.name + ".source.json")
-
-
 def _is_current(local: Path, remote: Remote) -> bool:
-    record = _record_path(local)
-    if not local.is_file() or not record.is_file():
-        return False
-    try:
-        seen = json.loads(record.read_text())
-    except ValueError:
-        return False
-    if seen.get("uri") != remote.uri or seen.get("size") != local.stat().st_size:
+    seen = LAYOUT.recorded(local, remote.uri)
+    if seen is None:
         return False
     for key in ("size", "md5", "etag"):
         expected = getattr(remote, key)
@@ -87,31 +79,16 @@ def fetch(fs, remote: Remote, cache: Path, *, listed_in: str | None = None) -> P
         progress.note(f"cached: {remote.uri}")
         return local
     local.parent.mkdir(parents=True, exist_ok=True)
-    part = local.with_name(local.name + ".part")
-    offset = part.stat().st_size if part.exists() else 0
-    if remote.size is not None and offset > remote.size:
-        part.unlink()
-        offset = 0
+    part = LAYOUT.part(local)
+    offset = checked_download.resume_offset(part, remote.size)
     size_text = f" ({remote.size / 1e6:,.1f} MB)" if remote.size is not None else ""
     progress.note(f"{'resuming' if offset else 'downloading'} {remote.uri}{size_text}"
                   + (f" from byte {offset:,}" if offset else ""))
     with explained(remote.uri, listed_in=listed_in):
         digest = _download(fs, remote, part, offset)
     _check(part, remote, digest.hexdigest())
-    os.replace(part, local)
-    _record_path(local).write_text(json.dumps({
-        "uri": remote.uri, "size": local.stat().st_size, "md5": digest.hexdigest(),
-        "etag": remote.etag}))
-    return local
-
-
-def _md5_of(path: Path):
-    digest = hashlib.md5()
-    if path.exists():
-        with open(path, "rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-    return digest
+    return LAYOUT.publish(part, local, remote.uri, size=part.stat().st_size,
+                          md5=digest.hexdigest(), etag=remote.etag)
 
 
 def _download(fs, remote: Remote, part: Path, offset: int):
@@ -126,17 +103,10 @@ def _download(fs, remote: Remote, part: Path, offset: int):
         part.unlink(missing_ok=True)
         offset = 0
         source = fs.open(remote.path, "rb", block_size=0)
-    digest = _md5_of(part) if offset else hashlib.md5()
-    with source, open(part, "ab") as sink, \
-            progress.bar(remote.uri.rsplit("/", 1)[-1], remote.size, "B") as bar:
-        bar.update(offset)
-        while chunk := source.read(CHUNK):
-            sink.write(chunk)
-            digest.update(chunk)
-            offset += len(chunk)
-            bar.update(len(chunk))
-        sink.flush()
-        os.fsync(sink.fileno())
+    digest = checked_download.md5_of(part) if offset else hashlib.md5()
+    with source:
+        checked_download.append(source.read, part, label=remote.uri.rsplit("/", 1)[-1],
+                                total=remote.size, offset=offset, chunk=CHUNK, digest=digest)
     return digest
 
 
@@ -145,13 +115,12 @@ def _check(part: Path, remote: Remote, md5: str) -> None:
     if remote.size is not None and size < remote.size:
         raise DataError(f"downloaded {size:,} bytes, expected {remote.size:,}", file=remote.uri,
                         hint="run the build again to resume the download")
-    wrong_size = remote.size is not None and size != remote.size
-    if wrong_size or (remote.md5 and md5 != remote.md5.lower()):
-        part.unlink()
+    wrong = checked_download.discard_if_wrong(part, md5, size=remote.size, md5=remote.md5)
+    if wrong is not None:
         what = f"md5 {md5} does not match the manifest's {remote.md5}" if remote.md5 else \
             "the file is not the one the manifest lists"
         raise DataError(
-            what + (f" ({size:,} bytes, the manifest says {remote.size:,})" if wrong_size
+            what + (f" ({size:,} bytes, the manifest says {remote.size:,})" if wrong.wrong_size
                     else ""), file=remote.uri,
             hint="the file in the bucket is not the one the release lists (or the download "
             "was corrupted): the partial download was deleted; run the build again, or use "
