@@ -260,3 +260,23 @@ def test_a_signal_stops_a_build_and_cleans_up(signum, code, tmp_path):
     assert not list(tmp_path.glob(".w.duckdb.build-*")), "staging file left behind"
     assert not list(tmp_path.glob(".brainwh-scratch-*")), "scratch folder left behind"
     assert not db.exists()
+
+
+@pytest.mark.parametrize("signum, stop", [(signal.SIGTERM, "Terminated"),
+                                          (signal.SIGINT, "KeyboardInterrupt")])
+def test_a_signal_lost_on_the_way_still_stops_the_publish(signum, stop, tmp_path, monkeypatch):
+    """A build under load once published and exited 0 after a SIGTERM: the handler's exception
+    was swallowed by the code it interrupted. The signal is remembered, and nothing is published
+    once one has come, whatever swallowed its exception."""
+    from warehouse import signals
+    from warehouse.publish import staged, staging_files
+
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setattr(signals, "_received", [])
+    with pytest.raises(BaseException) as raised:
+        with staged(db, fresh=True) as con:
+            con.execute("create table t as select 1 as x")
+            signals._received.append(signum)  # the handler ran; its exception went nowhere
+    assert type(raised.value).__name__ == stop
+    assert not db.exists()
+    assert not staging_files(db), "staging file left behind"

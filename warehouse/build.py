@@ -17,7 +17,7 @@ from ingest import discovery, registry
 from ingest.abc_release import manifest_root, release_of
 from ingest.base import Report, begin_run
 from ingest.tree import LocalTree, Tree
-from warehouse import __version__, progress, views
+from warehouse import __version__, progress, signals, views
 from warehouse.db import require_database_file
 from warehouse.errors import UsageError
 from warehouse.publish import published_path, staged
@@ -131,6 +131,7 @@ def run(
             for source, files in sources.items():
                 progress.note(f"loading {source.KIND}: {len(files)} file(s)")
                 source.load(con, files, report)
+                signals.stop_if_received()
                 outcome.files += len(files)
             finish(con, report, info)
             outcome.tables = table_counts(con)

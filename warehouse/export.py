@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import __version__, config, db, export_target, progress
+from warehouse import __version__, config, db, export_target, progress, signals
 from warehouse.errors import UsageError
 from warehouse.query import query_error
 
@@ -175,6 +175,7 @@ def _export_to_s3(con: duckdb.DuckDBPyConnection, query: str, out: str,
     with tempfile.TemporaryDirectory(prefix="brainwh-export-") as scratch:
         staged = Path(scratch) / ("data" if partition_by else "data.parquet")
         rows = write_parquet(con, query, staged, partition_by, metadata)
+        signals.stop_if_received()
         _publish_s3(staged, out)
     return rows
 
@@ -185,6 +186,7 @@ def _export_locally(con: duckdb.DuckDBPyConnection, query: str, target: Path,
     staged = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         rows = write_parquet(con, query, staged, partition_by, metadata)
+        signals.stop_if_received()
         left = export_target.replace_local(staged, target)
     finally:
         if staged.is_dir():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import signals
 from warehouse.db import require_database_file
 from warehouse.errors import DataError, LockedError, UsageError
 
@@ -139,8 +140,10 @@ def staged(db_path: Path, *, fresh: bool) -> Iterator[duckdb.DuckDBPyConnection]
                     shutil.copyfile(_wal(db_path), _wal(staging))
             con = _open_staging(staging)
             yield con
+            signals.stop_if_received()
             con.execute("CHECKPOINT")
             con.close()
+            signals.stop_if_received()
             _wal(db_path).unlink(missing_ok=True)  # the replaced file's log (carried over)
             os.replace(staging, db_path)
             _fsync_dir(db_path.parent)

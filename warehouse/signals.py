@@ -4,7 +4,9 @@ its staging files and temporary folders before the process ends (exit code 143).
 DuckDB checks for signals while a query runs in the calling thread; when the handler raises,
 DuckDB stops the query and reports its own error ("Query interrupted") instead of the handler's
 exception. So the handlers also remember the signal: `received()` tells the command line that
-an error was a stop the user asked for."""
+an error was a stop the user asked for, and `stop_if_received()`, called before anything is
+published, raises the stop again if it was lost on the way (a build was once seen to publish
+and exit 0 after a SIGTERM, under load)."""
 
 from __future__ import annotations
 
@@ -37,3 +39,13 @@ def unwind_on_signals() -> None:
 def received() -> int | None:
     """The last stopping signal this process received, if any."""
     return _received[-1] if _received else None
+
+
+def stop_if_received() -> None:
+    """Raise the stop a signal asked for, if one came: for the last moment before publishing,
+    in case the handler's exception was swallowed by the code it interrupted."""
+    signum = received()
+    if signum == signal.SIGTERM:
+        raise Terminated()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt()
