@@ -77,6 +77,10 @@ def test_a_remote_cache_written_by_earlier_versions_is_current(tmp_path, record)
     (local.parent / "cells.csv.source.json").write_text(json.dumps(record))
     assert cache.fetch(NoNetwork(), remote, tmp_path) == local
     assert local.read_bytes() == BODY
+    # a manifest that spells the md5 in capitals names the same file
+    shouted = cache.Remote(remote.uri, remote.path, size=len(BODY), md5=MD5.upper(),
+                           etag='"e1"')
+    assert cache.fetch(NoNetwork(), shouted, tmp_path) == local
 
 
 def test_a_remote_download_is_written_in_the_same_layout(tmp_path):

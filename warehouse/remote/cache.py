@@ -58,6 +58,10 @@ class Remote:
     md5: str | None = None
     etag: str | None = None
 
+    def __post_init__(self) -> None:  # a manifest may spell its md5 in capitals; records don't
+        if self.md5 is not None:
+            object.__setattr__(self, "md5", self.md5.lower())
+
 
 def _is_current(local: Path, remote: Remote) -> bool:
     seen = LAYOUT.recorded(local, remote.uri)
