@@ -130,8 +130,8 @@ whole as (
 
 -- one row per gene from a GROUP BY: its output is read in parallel, so the Student t tail
 -- below (most of a call's time) runs on every core; a pipeline from a table of 32,285 rows
--- (one row group) or from a materialized CTE runs on one. Each gene has at most one row of
--- each side: max() returns it unchanged.
+-- (one row group), from a materialized CTE or into a window runs on one. Each gene has at
+-- most one row of each side: max() returns it unchanged.
 sides as (
     select
         p.gene_pos,
@@ -197,49 +197,47 @@ t_stats as (
 ),
 
 -- the Student t tail only where there is a t (a means-only file has none: CASE evaluates it
--- on no row), one continued fraction per gene, in the pipeline of the GROUP BY above
-welch as materialized (
-    select
-        *,
-        case when t_stat is not null then 2 * t_dist_sf(abs(t_stat), dof) end as p  -- <= 1
-    from t_stats
-),
-
+-- on no row), one continued fraction per gene, between the GROUP BY above and one more (of
+-- one row per gene: max() returns it unchanged), so both ends of its pipeline are parallel.
+-- Every CTE from here on is read once: a CTE read twice is planned twice unless DuckDB
+-- materializes it, and a macro stored in the warehouse file keeps no AS MATERIALIZED.
 tails as (
-    select gene_pos, p
-    from welch
-    where t_stat is not null
-),
-
-ranked as (
     select
         gene_pos,
-        p,
+        max(gene_identifier) as gene_identifier, max(n_in) as n_in, max(n_out) as n_out,
+        max(mean_in) as mean_in, max(mean_out) as mean_out, max(fraction_in) as fraction_in,
+        max(fraction_out) as fraction_out, max(t_stat) as t_stat, max(dof) as dof, max(p) as p
+    from (
+        select
+            *,
+            case when t_stat is not null then 2 * t_dist_sf(abs(t_stat), dof) end as p
+        from t_stats
+    )
+    group by gene_pos
+),
+
+-- Benjamini-Hochberg over the genes with a t: the rows without one sort after them (their p
+-- is null), so the ranks and the running minimum of the others are as over those genes alone
+ranked as (
+    select
+        *,
         count(p) over () as m,
         row_number() over (order by p asc nulls last, gene_pos) as p_rank
     from tails
 ),
 
-adjusted as (
+tested as (
     select
-        gene_pos,
-        p,
-        least(1.0, min(p * m / p_rank) over (
+        * exclude (m, p_rank),
+        case when t_stat is not null then least(1.0, min(p * m / p_rank) over (
             order by p desc nulls first, gene_pos desc
-            rows between unbounded preceding and current row)) as q
+            rows between unbounded preceding and current row)) end as q
     from ranked
 ),
 
-tested as (
-    select w.*, a.q
-    from welch as w
-    left join adjusted as a on a.gene_pos = w.gene_pos
-),
-
--- the order and rank on narrow rows (sorting the wide ones cost more than the test itself)
 ranks as (
     select
-        gene_pos,
+        *,
         row_number() over (order by q asc nulls last, mean_in - mean_out desc, gene_pos) as rank
     from tested
 ),
@@ -259,10 +257,9 @@ answer as (
         a.dof as df,
         a.p as p_value,
         a.q as q_value,
-        r.rank,
+        a.rank,
         st.note
-    from tested as a
-    join ranks as r on r.gene_pos = a.gene_pos
+    from ranks as a
     cross join (  -- once, not per gene
         select nullif(concat_ws('; ', variance_note, fraction_note), '') as note
         from expression_statistics
