@@ -128,3 +128,13 @@ def test_a_part_longer_than_the_file_starts_again_and_a_wrong_one_is_deleted(tmp
     wrong = checked_download.discard_if_wrong(part, digest, size=len(BODY), md5="0" * 32)
     assert wrong == checked_download.Mismatch(len(BODY), wrong_size=False, wrong_md5=True)
     assert not part.exists()
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '"url"', "{not json"])
+def test_a_record_that_is_not_one_means_an_unfinished_file(tmp_path, text):
+    target = tmp_path / "cells.csv"
+    target.write_bytes(BODY)
+    (tmp_path / ".cells.csv.source.json").write_text(text)
+    assert not downloads.is_current(target, UNREACHABLE)
+    (tmp_path / "cells.csv.source.json").write_text(text)
+    assert cache.LAYOUT.recorded(target, "s3://bucket/cells.csv") is None

@@ -48,6 +48,8 @@ class Layout:
             seen = json.loads(record.read_text())
         except ValueError:
             return None
+        if not isinstance(seen, dict):  # not a record this code wrote: the file is unfinished
+            return None
         if seen.get(self.origin_key) != origin or seen.get("size") != target.stat().st_size:
             return None
         return seen
